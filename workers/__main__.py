@@ -1,0 +1,5 @@
+"""``python -m workers`` is the ``wirewatch`` command."""
+
+from .cli import main
+
+main()

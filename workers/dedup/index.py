@@ -1,0 +1,163 @@
+"""Exact and near-duplicate detection over state kept in plain mappings.
+
+The state is three ``MutableMapping``s so that the same code runs on dicts (the
+one-process ``enrich`` and the tests) and on Faust tables backed by changelog
+topics (the worker, where a restarted or moved worker gets them back):
+
+* ``exact``: content hash -> ``[root_id, seen_at]``
+* ``bands``: ``"<band>:<band hash>"`` -> ``[[article_id, seen_at], ...]`` (LSH buckets)
+* ``signatures``: article id -> ``[root_id, seen_at, signature (base64 uint32s)]``
+
+MinHash signatures come from datasketch, and so do the LSH band/row split for
+the configured threshold (``MinHashLSH``'s false-positive/negative optimum).
+The buckets are ours because they have to live in those mappings. A candidate
+from a bucket is confirmed by the estimated Jaccard similarity of the two
+signatures, so a bucket collision alone never marks a duplicate.
+
+Every entry carries ``seen_at``; lookups ignore entries older than the window
+and ``purge()`` deletes them, so state stays bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from .fingerprint import Boilerplate, content_hash, fingerprint_text, shingles
+
+__all__ = ["DedupConfig", "DedupState", "Deduplicator", "Verdict"]
+
+_SEED = 1  # fixed: signatures must agree across processes and restarts
+_MAX_BUCKET = 32  # newest entries kept per LSH bucket; bounds pathological buckets
+
+
+@dataclass(frozen=True, slots=True)
+class DedupConfig:
+    num_perm: int = 128
+    threshold: float = 0.7
+    shingle_words: int = 5
+    window_seconds: float = 7 * 24 * 3600.0
+
+
+@dataclass(slots=True)
+class DedupState:
+    exact: MutableMapping[str, Any]
+    bands: MutableMapping[str, Any]
+    signatures: MutableMapping[str, Any]
+
+    @classmethod
+    def in_memory(cls) -> DedupState:
+        return cls(exact={}, bands={}, signatures={})
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``duplicate_of`` is None for a new article."""
+
+    duplicate_of: str | None
+    method: str | None = None  # "exact" | "near"
+    similarity: float = 0.0
+
+
+class Deduplicator:
+    def __init__(self, config: DedupConfig, state: DedupState, boilerplate: Boilerplate | None = None):
+        self.config = config
+        self.state = state
+        self.boilerplate = boilerplate or Boilerplate.packaged()
+        lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
+        self.bands, self.rows = lsh.b, lsh.r
+        # Build the permutations once; each article copies this empty sketch.
+        self._empty = MinHash(num_perm=config.num_perm, seed=_SEED)
+
+    # -- pure helpers -------------------------------------------------------
+    def signature(self, fingerprint: str) -> np.ndarray:
+        sketch = self._empty.copy()
+        sketch.update_batch(shingles(fingerprint, self.config.shingle_words))
+        return np.asarray(sketch.hashvalues, dtype=np.uint32)
+
+    def band_keys(self, signature: np.ndarray) -> list[str]:
+        r = self.rows
+        return [
+            f"{i}:{hashlib.blake2b(signature[i * r : (i + 1) * r].tobytes(), digest_size=8).hexdigest()}"
+            for i in range(self.bands)
+        ]
+
+    @staticmethod
+    def _encode(signature: np.ndarray) -> str:
+        return base64.b64encode(signature.astype("<u4").tobytes()).decode("ascii")
+
+    @staticmethod
+    def _decode(data: str) -> np.ndarray:
+        return np.frombuffer(base64.b64decode(data), dtype="<u4")
+
+    def _fresh(self, seen_at: float, now: float) -> bool:
+        return now - seen_at <= self.config.window_seconds
+
+    # -- the one operation ----------------------------------------------------
+    def check(self, article_id: str, text: str, now: float) -> Verdict:
+        """Is ``text`` a copy of something seen within the window? Records it either way.
+
+        A copy is recorded too (under its cluster's first article), so a later
+        copy of the copy still finds the cluster.
+        """
+        fingerprint = fingerprint_text(text, self.boilerplate)
+        digest = content_hash(fingerprint)
+        known = self.state.exact.get(digest)
+        if known is not None and self._fresh(known[1], now) and known[0] != article_id:
+            return Verdict(duplicate_of=str(known[0]), method="exact", similarity=1.0)
+
+        signature = self.signature(fingerprint)
+        keys = self.band_keys(signature)
+        best_id, best_sim = None, 0.0
+        candidates: set[str] = set()
+        for key in keys:
+            for cand_id, seen_at in self.state.bands.get(key, ()):
+                if cand_id != article_id and self._fresh(seen_at, now):
+                    candidates.add(cand_id)
+        for cand_id in sorted(candidates):
+            entry = self.state.signatures.get(cand_id)
+            if entry is None:
+                continue
+            similarity = float(np.mean(self._decode(entry[2]) == signature))
+            if similarity > best_sim:
+                best_id, best_sim = str(entry[0]), similarity
+
+        if best_id is not None and best_sim >= self.config.threshold:
+            verdict = Verdict(duplicate_of=best_id, method="near", similarity=round(best_sim, 4))
+            root = best_id
+        else:
+            verdict = Verdict(duplicate_of=None)
+            root = article_id
+        self._record(article_id, root, digest, signature, keys, now)
+        return verdict
+
+    def _record(self, article_id: str, root: str, digest: str, signature: np.ndarray, keys: list[str], now: float) -> None:
+        if digest not in self.state.exact or not self._fresh(self.state.exact[digest][1], now):
+            self.state.exact[digest] = [root, now]
+        self.state.signatures[article_id] = [root, now, self._encode(signature)]
+        for key in keys:
+            bucket = [e for e in self.state.bands.get(key, ()) if e[0] != article_id and self._fresh(e[1], now)]
+            bucket.append([article_id, now])
+            self.state.bands[key] = bucket[-_MAX_BUCKET:]
+
+    def purge(self, now: float) -> int:
+        """Delete entries older than the window; returns how many were removed."""
+        removed = 0
+        for table in (self.state.exact, self.state.signatures):
+            for key in [k for k, v in table.items() if not self._fresh(v[1], now)]:
+                del table[key]
+                removed += 1
+        for key, bucket in list(self.state.bands.items()):
+            kept = [e for e in bucket if self._fresh(e[1], now)]
+            if not kept:
+                del self.state.bands[key]
+                removed += 1
+            elif len(kept) != len(bucket):
+                self.state.bands[key] = kept
+        return removed

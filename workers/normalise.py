@@ -1,0 +1,157 @@
+"""Normalisation: HTML to text, Unicode NFC, whitespace, a body pasted twice, language.
+
+The text produced here is the ``text`` of the enriched event; every offset
+(entities, alert spans) points into it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from functools import lru_cache
+
+from inscriptis import get_text
+
+from topics.records import Article
+
+__all__ = [
+    "NormalisedText",
+    "collapse_repeated",
+    "detect_language",
+    "html_to_text",
+    "looks_like_html",
+    "normalise_article",
+    "normalise_whitespace",
+]
+
+# A tag or an entity reference: enough to decide that a body is HTML. Linear patterns only.
+_HTML_HINT = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]{0,15}|/[a-zA-Z][a-zA-Z0-9]{0,15}|!--)[\s>/]|&(?:[a-zA-Z]{2,8}|#[0-9]{1,7});")
+_SPACES = re.compile(r"[^\S\n]+")  # whitespace except newlines
+_BLANK_LINES = re.compile(r"\n{2,}")
+# Control characters other than tab/newline become spaces; C1 controls too.
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127, *range(128, 160)], " ")
+_CONTROL[13] = "\n"  # a lone CR is a line break
+# Near-identical copies: the pasted copy may differ by a few characters.
+_REPEAT_MIN_RATIO = 0.97
+_REPEAT_MIN_CHARS = 80
+
+
+@dataclass(frozen=True, slots=True)
+class NormalisedText:
+    text: str
+    body_repeated: bool
+
+
+def looks_like_html(body: str) -> bool:
+    return _HTML_HINT.search(body) is not None
+
+
+def html_to_text(body: str) -> str:
+    """Readable text of an HTML body (scripts and styles dropped, blocks as paragraphs)."""
+    return get_text(body)
+
+
+def normalise_whitespace(text: str) -> str:
+    """NFC, no control characters, single spaces, paragraphs separated by one blank line.
+
+    Single line breaks inside a paragraph are kept as paragraph breaks too: wire
+    copy uses them between paragraphs far more often than inside one.
+    """
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).translate(_CONTROL)
+    text = text.replace("\u00a0", " ").replace("\u200b", "")
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n\n".join(line for line in lines if line)
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _same(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if min(len(a), len(b)) < _REPEAT_MIN_CHARS or abs(len(a) - len(b)) > 0.05 * max(len(a), len(b)):
+        return False
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    return matcher.quick_ratio() >= _REPEAT_MIN_RATIO and matcher.ratio() >= _REPEAT_MIN_RATIO
+
+
+def collapse_repeated(text: str) -> NormalisedText:
+    """Detect a body pasted twice and keep the first copy.
+
+    Works on paragraphs (``text`` is whitespace-normalised): the copy may keep
+    its paragraphs or be run together into one, as in the seed article. A
+    single paragraph that is two copies of itself is split in the middle.
+    """
+    paragraphs = text.split("\n\n")
+    squashed = [_squash(p) for p in paragraphs]
+    total = sum(len(s) for s in squashed) + len(squashed) - 1
+    prefix = -1
+    for k in range(1, len(paragraphs)):
+        prefix += len(squashed[k - 1]) + 1
+        rest = total - prefix - 1
+        # Only a split near the middle can be two copies of one text.
+        if abs(prefix - rest) > 0.05 * total + 2:
+            continue
+        first, second = " ".join(squashed[:k]), " ".join(squashed[k:])
+        if _same(first, second):
+            return NormalisedText("\n\n".join(paragraphs[:k]), True)
+    if len(paragraphs) == 1:
+        whole = squashed[0]
+        middle = len(whole) // 2
+        # Look for a space near the middle where both halves match.
+        for offset in range(0, min(64, middle)):
+            for cut in (middle - offset, middle + offset):
+                if 0 < cut < len(whole) and whole[cut] == " " and _same(whole[:cut], whole[cut + 1 :]):
+                    return NormalisedText(whole[:cut], True)
+    return NormalisedText(text, False)
+
+
+@lru_cache(maxsize=1)
+def _identifier() -> object:
+    import py3langid  # loaded once per process, on first use
+
+    return py3langid
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text``, or None when there is nothing to go on."""
+    if len(text.strip()) < 3:
+        return None
+    langid = _identifier()
+    code, _score = langid.classify(text[:5000])  # type: ignore[attr-defined]  # untyped library
+    return str(code)
+
+
+def normalise_article(
+    *,
+    article_id: str,
+    body: str,
+    title: str | None = None,
+    url: str | None = None,
+    source: str | None = None,
+    language: str | None = None,
+    published_at: str | None = None,
+    extra: dict[str, object] | None = None,
+) -> Article:
+    """The normalised ``Article`` for a validated raw article."""
+    text = html_to_text(body) if looks_like_html(body) else body
+    collapsed = collapse_repeated(normalise_whitespace(text))
+    detected = language is None
+    if detected:
+        language = detect_language(collapsed.text)
+    clean_title = normalise_whitespace(html_to_text(title) if title and looks_like_html(title) else title or "")
+    return Article(
+        id=article_id,
+        text=collapsed.text,
+        url=url,
+        source=source,
+        title=clean_title.replace("\n\n", " ") or None,
+        language=language,
+        language_detected=detected,
+        published_at=published_at,
+        body_repeated=collapsed.body_repeated,
+        extra=dict(extra or {}),
+    )

@@ -1,0 +1,233 @@
+"""The pipeline as pure stages, callable without a broker.
+
+``Pipeline`` holds what a process loads once (spaCy pipelines, gazetteers,
+alert rules) and exposes one method per stage. The Faust agents call these
+stages one by one between topics; ``wirewatch enrich`` and ``wirewatch eval``
+call ``run()``, which chains them in one process with in-memory dedup state.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from topics import catalog
+from topics.records import ENRICHED_SCHEMA, Alert, Article, DeadLetter, Duplicate, Entity, SourcePosition
+
+from .dedup import DedupConfig, DedupState, Deduplicator
+from .normalise import normalise_article
+from .settings import Settings
+from .validate import Limits, Rejection, parse_raw
+
+__all__ = ["EnrichedResult", "OutputMessage", "Pipeline", "RawRecord", "now_iso"]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class OutputMessage:
+    """One message for an output topic, as ``wirewatch enrich`` prints it."""
+
+    topic: str
+    key: str | None
+    value: dict[str, Any]
+
+    def to_value(self) -> dict[str, Any]:
+        return {"topic": self.topic, "key": self.key, "value": self.value}
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One record of the raw topic (or of an input file): bytes, key, where from."""
+
+    value: bytes
+    key: str | None = None
+    position: SourcePosition = SourcePosition()
+
+
+@dataclass(frozen=True, slots=True)
+class EnrichedResult:
+    """What the enrich stage made of one article: its event and its alerts."""
+
+    event: dict[str, Any]
+    alerts: tuple[Alert, ...]  # the strongest per type: one message each on news.alerts.v1
+
+    def messages(self) -> list[OutputMessage]:
+        out = [OutputMessage(catalog.ENRICHED.name, self.event["id"], self.event)]
+        out.extend(OutputMessage(catalog.ALERTS.name, a.alert_id, a.to_value()) for a in self.alerts)
+        return out
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        body_max_bytes=settings.body_max_bytes,
+        record_max_bytes=settings.record_max_bytes,
+        json_max_depth=settings.json_max_depth,
+        id_max_chars=settings.id_max_chars,
+    )
+
+
+def dedup_config_from(settings: Settings) -> DedupConfig:
+    return DedupConfig(
+        num_perm=settings.minhash_num_perm,
+        threshold=settings.minhash_threshold,
+        shingle_words=settings.shingle_words,
+        window_seconds=settings.dedup_window_days * 24 * 3600,
+    )
+
+
+def dead_letter(raw: bytes, rejection: Rejection, position: SourcePosition) -> DeadLetter:
+    return DeadLetter(
+        code=rejection.code,
+        message=rejection.message,
+        raw_b64=base64.b64encode(raw).decode("ascii"),
+        topic=position.topic,
+        partition=position.partition,
+        offset=position.offset,
+        received_at=now_iso(),
+    )
+
+
+class Pipeline:
+    """Stages of wirewatch over values already loaded once per process."""
+
+    def __init__(self, settings: Settings, *, load_models: bool = True) -> None:
+        self.settings = settings
+        self.limits = limits_from(settings)
+        self.dedup_config = dedup_config_from(settings)
+        self._models_loaded = False
+        if load_models:
+            self.load_models()
+
+    # -- loading ------------------------------------------------------------
+    def load_models(self) -> None:
+        """Load spaCy pipelines, gazetteers and alert rules (seconds; once per process)."""
+        from .alerts import AlertDetector, RuleSet
+        from .entities import EntityExtractor
+        from .nlp import NlpPool
+
+        self.pool = NlpPool.load(self.settings.languages)
+        self.entities = EntityExtractor.load(self.pool)
+        self.alerts = AlertDetector(RuleSet.load(), self.pool)
+        self._models_loaded = True
+
+    @property
+    def models_loaded(self) -> bool:
+        return self._models_loaded
+
+    # -- stage 1: validate + normalise ----------------------------------------
+    def validate(self, raw: bytes, position: SourcePosition = SourcePosition()) -> Article | DeadLetter:
+        parsed = parse_raw(raw, self.limits)
+        if isinstance(parsed, Rejection):
+            return dead_letter(raw, parsed, position)
+        try:
+            article = normalise_article(
+                article_id=parsed.id,
+                body=parsed.body,
+                title=parsed.title,
+                url=parsed.url,
+                source=parsed.source,
+                language=parsed.language,
+                published_at=parsed.published_at,
+                extra=parsed.extra,
+            )
+        except Exception as exc:  # a library failing on odd input is still bad input, not a crash
+            return dead_letter(raw, Rejection("normalisation_failed", f"{type(exc).__name__}: {exc}"), position)
+        if not article.text:
+            return dead_letter(raw, Rejection("empty_text", "the body holds no text once HTML is removed"), position)
+        return article
+
+    # -- stage 2: dedup -------------------------------------------------------
+    def deduplicator(self, state: DedupState) -> Deduplicator:
+        return Deduplicator(self.dedup_config, state)
+
+    @staticmethod
+    def dedup(deduplicator: Deduplicator, article: Article, now: float | None = None) -> Duplicate | None:
+        verdict = deduplicator.check(article.id, article.text, time.time() if now is None else now)
+        if verdict.duplicate_of is None or verdict.method is None:
+            return None
+        return Duplicate(
+            id=article.id, duplicate_of=verdict.duplicate_of, method=verdict.method, similarity=verdict.similarity
+        )
+
+    # -- stage 3: entities + alerts ---------------------------------------------
+    def enrich(self, articles: Sequence[Article]) -> list[EnrichedResult]:
+        """Entities and alerts for a batch of unique articles, one ``nlp.pipe`` per language."""
+        if not articles:
+            return []
+        docs = self.pool.pipe([a.text for a in articles], [a.language for a in articles], self.settings.nlp_batch_size)
+        results = []
+        for article, doc in zip(articles, docs, strict=True):
+            entities = self.entities.extract(doc, article.language)
+            found = self.alerts.detect(doc, article, entities)
+            results.append(EnrichedResult(self.enriched_event(article, entities, found.evidence), tuple(found.best)))
+        return results
+
+    @staticmethod
+    def enriched_event(article: Article, entities: Iterable[Entity], alerts: Iterable[Alert]) -> dict[str, Any]:
+        event: dict[str, Any] = {
+            "schema": ENRICHED_SCHEMA,
+            "id": article.id,
+            "url": article.url,
+            "source": article.source,
+            "title": article.title,
+            "language": article.language,
+            "language_detected": article.language_detected,
+            "published_at": article.published_at,
+            "processed_at": now_iso(),
+            "body_repeated": article.body_repeated,
+            "text": article.text,
+            "entities": [e.to_value() for e in entities],
+            "alerts": [a.to_value() for a in alerts],
+        }
+        if article.extra:
+            event["extra"] = article.extra
+        return event
+
+    # -- all stages in one process ------------------------------------------
+    def run(
+        self,
+        records: Iterable[RawRecord],
+        state: DedupState | None = None,
+        batch_size: int | None = None,
+    ) -> Iterator[OutputMessage]:
+        """Every output message for ``records``, in input order (enriched in batches)."""
+        dedup = self.deduplicator(state or DedupState.in_memory())
+        size = batch_size or self.settings.nlp_batch_size
+        pending: list[tuple[int, Article]] = []
+        ready: dict[int, list[OutputMessage]] = {}
+        emitted = 0
+
+        def flush() -> Iterator[OutputMessage]:
+            nonlocal emitted
+            for (index, _), result in zip(pending, self.enrich([a for _, a in pending]), strict=True):
+                ready[index] = result.messages()
+            pending.clear()
+            while emitted in ready:
+                yield from ready.pop(emitted)
+                emitted += 1
+
+        for index, record in enumerate(records):
+            outcome = self.validate(record.value, record.position)
+            if isinstance(outcome, DeadLetter):
+                ready[index] = [OutputMessage(catalog.DEADLETTER.name, record.key, outcome.to_value())]
+            else:
+                duplicate = self.dedup(dedup, outcome)
+                if duplicate is not None:
+                    ready[index] = [OutputMessage(catalog.DUPLICATES.name, duplicate.id, duplicate.to_value())]
+                else:
+                    pending.append((index, outcome))
+                    if len(pending) >= size:
+                        yield from flush()
+                        continue
+            if not pending:
+                while emitted in ready:
+                    yield from ready.pop(emitted)
+                    emitted += 1
+        yield from flush()

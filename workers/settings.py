@@ -1,0 +1,101 @@
+"""Settings: the one place that reads the environment.
+
+Every field can be set with ``WIREWATCH_<FIELD>`` (``WIREWATCH_BODY_MAX_BYTES``);
+the Kafka connection also honours the usual un-prefixed names
+(``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``,
+``KAFKA_SASL_USERNAME``, ``KAFKA_SASL_PASSWORD``, ``KAFKA_SSL_CAFILE``...).
+Everything else takes a ``Settings`` as an argument, so tests build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+def _env(name: str) -> AliasChoices:
+    """Accept WIREWATCH_<NAME> first, then the conventional KAFKA_<NAME>."""
+    return AliasChoices(f"WIREWATCH_{name}", f"KAFKA_{name}")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WIREWATCH_", extra="ignore", populate_by_name=True)
+
+    # --- Kafka connection -------------------------------------------------
+    bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=_env("BOOTSTRAP_SERVERS"))
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias=_env("SECURITY_PROTOCOL")
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", validation_alias=_env("SASL_MECHANISM")
+    )
+    sasl_username: str | None = Field(None, validation_alias=_env("SASL_USERNAME"))
+    sasl_password: SecretStr | None = Field(None, validation_alias=_env("SASL_PASSWORD"))
+    ssl_cafile: Path | None = Field(None, validation_alias=_env("SSL_CAFILE"))
+    ssl_certfile: Path | None = Field(None, validation_alias=_env("SSL_CERTFILE"))
+    ssl_keyfile: Path | None = Field(None, validation_alias=_env("SSL_KEYFILE"))
+
+    # --- The project's local broker (wirewatch kafka start) ------------------
+    local_kafka_port: int = 9092
+    local_kafka_controller_port: int = 9093
+    local_kafka_dir: Path = Path(".wirewatch/kafka")
+
+    # --- Faust worker -----------------------------------------------------
+    app_id: str = "wirewatch"
+    # rocksdb:// (persistent, production) or memory:// (tests; state comes back from changelogs)
+    store: str = "rocksdb://"
+    data_dir: Path = Path(".wirewatch/worker")
+    web_enabled: bool = True
+    web_port: int = 6066
+    topic_partitions: int = 4
+    topic_replication_factor: int = 1  # 3 on a production cluster
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
+    nlp_batch_size: int = 16  # articles per nlp.pipe call
+    nlp_batch_within: float = 0.2  # seconds to wait for a batch to fill
+    languages: tuple[str, ...] = ("fr", "en")
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # --- Input limits (checked before parsing) ------------------------------
+    body_max_bytes: int = 1024 * 1024
+    record_max_bytes: int = 2 * 1024 * 1024
+    json_max_depth: int = 32
+    id_max_chars: int = 512
+
+    # --- Deduplication ----------------------------------------------------
+    dedup_window_days: float = 7.0
+    minhash_num_perm: int = 128
+    minhash_threshold: float = 0.7
+    shingle_words: int = 5
+
+    def kafka_url(self) -> str:
+        """Broker URL list in Faust's form (``kafka://h1:p1;kafka://h2:p2``)."""
+        hosts = [h.strip() for h in self.bootstrap_servers.split(",") if h.strip()]
+        return ";".join(f"kafka://{h}" for h in hosts)
+
+    def bootstrap_list(self) -> list[str]:
+        return [h.strip() for h in self.bootstrap_servers.split(",") if h.strip()]
+
+    def client_kwargs(self) -> dict[str, object]:
+        """aiokafka client security arguments (secrets stay in SecretStr until here)."""
+        kwargs: dict[str, object] = {"security_protocol": self.security_protocol}
+        if self.security_protocol.startswith("SASL"):
+            kwargs["sasl_mechanism"] = self.sasl_mechanism
+            kwargs["sasl_plain_username"] = self.sasl_username
+            kwargs["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            kwargs["ssl_context"] = create_ssl_context(
+                cafile=str(self.ssl_cafile) if self.ssl_cafile else None,
+                certfile=str(self.ssl_certfile) if self.ssl_certfile else None,
+                keyfile=str(self.ssl_keyfile) if self.ssl_keyfile else None,
+            )
+        return kwargs
