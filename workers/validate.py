@@ -104,7 +104,7 @@ def parse_raw(raw: bytes, limits: Limits) -> RawArticle | Rejection:
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        if "recursion" in str(exc):
+        if "depth limit" in str(exc) or "recursion" in str(exc):
             return Rejection("json_too_deep", f"JSON nesting is deeper than {limits.json_max_depth}")
         return Rejection("invalid_json", f"not valid JSON: {exc}")
     if not isinstance(obj, dict):

@@ -1,0 +1,79 @@
+"""Dedup: exact and near duplicates, clusters, expiry, state in plain mappings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workers.dedup import DedupConfig, DedupState, Deduplicator, fingerprint_text
+from workers.normalise import normalise_article
+
+SEED = Path(__file__).parents[2] / "seeds" / "afp-2016-04-alep-fr.txt"
+TEXT = normalise_article(article_id="seed", body=SEED.read_text("utf-8")).text
+OTHER = (
+    "Heavy fighting broke out on Tuesday around the town of Bakhmut in eastern Ukraine, where Ukrainian "
+    "troops said they repelled several assaults. The regional governor reported two civilians killed by "
+    "shelling. Kyiv asked its allies for more air defence systems ahead of the winter."
+)
+
+
+def make(window: float = 3600.0) -> Deduplicator:
+    return Deduplicator(DedupConfig(window_seconds=window), DedupState.in_memory())
+
+
+def test_first_article_is_new_and_exact_copy_is_exact() -> None:
+    d = make()
+    assert d.check("a", TEXT, 0).duplicate_of is None
+    verdict = d.check("b", TEXT, 1)
+    assert (verdict.duplicate_of, verdict.method, verdict.similarity) == ("a", "exact", 1.0)
+
+
+def test_boilerplate_case_and_whitespace_do_not_hide_an_exact_copy() -> None:
+    d = make()
+    d.check("a", TEXT, 0)
+    republished = "  " + TEXT.upper().replace(" ", "   ") + "\n\n(Avec AFP)\n\nReporting by Jane Doe; Editing by Tom"
+    assert d.check("b", republished, 1).method == "exact"
+
+
+def test_small_edits_are_a_near_duplicate() -> None:
+    d = make()
+    d.check("a", TEXT, 0)
+    edited = TEXT.replace("Genève", "Lausanne").replace("mercredi", "jeudi").replace("sept semaines", "deux mois")
+    verdict = d.check("b", edited, 1)
+    assert verdict.duplicate_of == "a" and verdict.method == "near"
+    assert 0.7 <= verdict.similarity < 1.0
+
+
+def test_different_story_is_not_a_duplicate() -> None:
+    d = make()
+    d.check("a", TEXT, 0)
+    assert d.check("b", OTHER, 1).duplicate_of is None
+
+
+def test_copy_of_a_copy_points_to_the_first_article_of_the_cluster() -> None:
+    d = make()
+    d.check("a", TEXT, 0)
+    d.check("b", TEXT.replace("Genève", "Lausanne"), 1)
+    verdict = d.check("c", TEXT.replace("Genève", "Lausanne") + "\n\nLire aussi: notre dossier", 2)
+    assert verdict.duplicate_of == "a"
+
+
+def test_entries_expire_after_the_window_and_purge_frees_them() -> None:
+    d = make(window=100.0)
+    d.check("a", TEXT, 0)
+    assert d.check("b", TEXT, 50).duplicate_of == "a"
+    assert d.check("c", TEXT, 1000).duplicate_of is None  # both earlier entries are stale
+    removed = d.purge(now=1000)
+    assert removed > 0
+    assert set(d.state.signatures) == {"c"}
+
+
+def test_same_id_resent_is_not_its_own_duplicate_but_state_is_shared() -> None:
+    """State is only the mappings: a second Deduplicator over them knows what the first saw."""
+    state = DedupState.in_memory()
+    Deduplicator(DedupConfig(), state).check("a", TEXT, 0)
+    assert Deduplicator(DedupConfig(), state).check("b", TEXT, 1).duplicate_of == "a"
+    assert Deduplicator(DedupConfig(), state).check("a", TEXT, 2).duplicate_of is None
+
+
+def test_fingerprint_drops_boilerplate_and_folds_accents() -> None:
+    assert fingerprint_text("L'Élysée dément.\n\n(Avec AFP)\n\n© 2024 AFP") == "l elysee dement"
