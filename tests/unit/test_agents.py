@@ -1,0 +1,72 @@
+"""Each agent once through Faust's test_context (no broker; one AsyncMock per outgoing topic)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from unittest.mock import AsyncMock
+
+import orjson
+import pytest
+
+from topics import catalog
+from topics.records import Article
+from workers.app import WirewatchApp, create_app
+from workers.pipeline import Pipeline
+from workers.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline(Settings(), load_models=True)
+
+
+@pytest.fixture
+def ww(pipeline: Pipeline) -> Iterator[WirewatchApp]:
+    ww = create_app(Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit"), pipeline=pipeline)
+    ww.app.finalize()
+    ww.app.conf.store = "memory://"
+    ww.app.flow_control.resume()
+    ww.models_ready.set()
+    for topic in ww.topics.values():
+        topic.send = AsyncMock()  # type: ignore[method-assign]
+    yield ww
+
+
+def sent(ww: WirewatchApp, spec: catalog.TopicSpec) -> list[tuple[Any, dict[str, Any]]]:
+    mock = ww.topics[spec.name].send
+    return [(c.kwargs["key"], orjson.loads(c.kwargs["value"])) for c in mock.call_args_list]  # type: ignore[attr-defined]
+
+
+async def test_validate_agent_routes_bad_input_to_dead_letters_and_good_to_dedup(ww: WirewatchApp, seed_text: str) -> None:
+    async with ww.agents["validate"].test_context() as agent:
+        await agent.put(b'{"id": "broken", "body": "cut', key=b"k1")
+        await agent.put(orjson.dumps({"id": "seed", "body": seed_text}), key=b"seed")
+    dead = sent(ww, catalog.DEADLETTER)
+    assert [(k, v["code"]) for k, v in dead] == [(b"k1", "invalid_json")]
+    forwarded = sent(ww, catalog.DEDUP)
+    assert [k for k, _ in forwarded] == [b"seed"]
+    assert forwarded[0][1]["body_repeated"] is True and forwarded[0][1]["language"] == "fr"
+
+
+async def test_dedupe_agent_forwards_the_first_and_reports_the_copy(ww: WirewatchApp, seed_text: str) -> None:
+    first = Article(id="a", text=seed_text[:1800], language="fr")
+    copy = Article(id="b", text=seed_text[:1800] + "\n\n(Avec AFP)", language="fr")
+    async with ww.agents["dedupe"].test_context() as agent:
+        await agent.put(orjson.dumps(first.to_value()), key=b"a")
+        await agent.put(orjson.dumps(copy.to_value()), key=b"b")
+    assert [k for k, _ in sent(ww, catalog.UNIQUE)] == [b"a"]
+    dups = sent(ww, catalog.DUPLICATES)
+    assert [(v["id"], v["duplicate_of"], v["method"]) for _, v in dups] == [("b", "a", "exact")]
+
+
+async def test_enrich_agent_emits_one_event_and_its_alerts(ww: WirewatchApp, pipeline: Pipeline, seed_text: str) -> None:
+    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
+    assert isinstance(article, Article)
+    async with ww.agents["enrich"].test_context() as agent:
+        await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+    events = sent(ww, catalog.ENRICHED)
+    assert [k for k, _ in events] == [b"seed"]
+    alerts = sent(ww, catalog.ALERTS)
+    assert {v["type"] for _, v in alerts} == {a["type"] for a in events[0][1]["alerts"]}
+    assert all(k == v["alert_id"].encode() for k, v in alerts)
