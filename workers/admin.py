@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -12,7 +13,7 @@ from topics.catalog import CATALOG, TopicSpec
 
 from .settings import Settings
 
-__all__ = ["TopicOutcome", "create_topics"]
+__all__ = ["TopicOutcome", "create_topics", "topic_partitions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +55,19 @@ async def create_topics(settings: Settings, specs: Sequence[TopicSpec] = CATALOG
         return outcomes
     finally:
         await admin.close()
+
+
+async def topic_partitions(bootstrap: list[str], topics: Sequence[str], **client: object) -> list[TopicPartition]:
+    """Every partition of ``topics`` (those that exist), from the broker's metadata."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(d["topic"], p["partition"])
+        for d in described
+        if not d.get("error_code")
+        for p in d.get("partitions", [])
+    )

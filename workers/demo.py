@@ -23,7 +23,7 @@ from rich.console import Console
 
 from topics import catalog
 
-from .admin import create_topics
+from .admin import create_topics, topic_partitions
 from .inputs import count_records
 from .produce import produce_files
 from .render import one_line
@@ -35,13 +35,10 @@ OUTPUTS = (catalog.ENRICHED.name, catalog.ALERTS.name, catalog.DUPLICATES.name, 
 
 
 async def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
+    parts = await topic_partitions(settings.bootstrap_list(), OUTPUTS, **settings.client_kwargs())
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_list(), **settings.client_kwargs())
     await consumer.start()
     try:
-        parts = [TopicPartition(t, p) for t in OUTPUTS for p in (consumer.partitions_for_topic(t) or ())]
-        if not parts:
-            await consumer.topics()  # refresh metadata once
-            parts = [TopicPartition(t, p) for t in OUTPUTS for p in (consumer.partitions_for_topic(t) or ())]
         return dict(await consumer.end_offsets(parts))
     finally:
         await consumer.stop()

@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from topics import catalog
+from workers.admin import topic_partitions
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_TOPICS = (catalog.RAW.name, catalog.DEDUP.name, catalog.UNIQUE.name)
@@ -36,16 +37,15 @@ def new_app_id(prefix: str = "t") -> str:
     return f"wirewatch-{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-    await consumer.topics()
-    return [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+async def _partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
+    return await topic_partitions([bootstrap], list(topics))
 
 
 async def end_offsets(bootstrap: str, topics: Iterable[str] = OUTPUT_TOPICS) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        return dict(await consumer.end_offsets(await _partitions(consumer, topics)))
+        return dict(await consumer.end_offsets(await _partitions(bootstrap, topics)))
     finally:
         await consumer.stop()
 
@@ -55,7 +55,7 @@ async def commit_group_at_end(bootstrap: str, group: str, topics: Iterable[str] 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        parts = await _partitions(consumer, topics)
+        parts = await _partitions(bootstrap, topics)
         ends = await consumer.end_offsets(parts)
         consumer.assign(parts)
         await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in ends.items()})
