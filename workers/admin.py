@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ async def create_topics(settings: Settings, specs: Sequence[TopicSpec] = CATALOG
         existing = set(await admin.list_topics())
         missing = [s for s in specs if s.name not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race: fine
                 await admin.create_topics(
                     [
                         NewTopic(
@@ -44,8 +45,6 @@ async def create_topics(settings: Settings, specs: Sequence[TopicSpec] = CATALOG
                         for s in missing
                     ]
                 )
-            except TopicAlreadyExistsError:  # another process won the race: fine
-                pass
         described = {d["topic"]: d for d in await admin.describe_topics([s.name for s in specs])}
         outcomes = []
         for spec in specs:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ def _credentials(settings: Settings) -> Any:
         return None
     kwargs = settings.client_kwargs()
     ssl_context = kwargs.get("ssl_context")
+    assert ssl_context is None or isinstance(ssl_context, ssl.SSLContext)
     if settings.security_protocol.startswith("SASL"):
         return faust.SASLCredentials(
             username=str(kwargs["sasl_plain_username"]),
@@ -164,7 +166,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 for alert in result.alerts:
                     await send_json(catalog.ALERTS, alert.alert_id, alert.to_value())
 
-    @app.task
+    @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def load_models() -> None:
         if not ww.pipeline.models_loaded:
             loop = asyncio.get_running_loop()

@@ -140,8 +140,9 @@ def _show(got: list[tuple[str, dict[str, Any]]], out: Console) -> None:
         values = [v for t, v in got if t == topic]
         out.rule(f"{topic}  ({len(values)})")
         for value in values:
-            out.print(one_line(topic, value, out.width), highlight=False, markup=False)
+            out.print(one_line(topic, value, max(out.width, 160)), highlight=False, markup=False, soft_wrap=True)
     alerts = [v for t, v in got if t == catalog.ALERTS.name]
     if alerts:
-        out.rule("first alert, in full")
-        out.print_json(orjson.dumps(alerts[0]).decode())
+        first = next((a for a in alerts if a.get("type") == "ceasefire_violation"), alerts[0])
+        out.rule(f"a {first.get('type')} alert, in full")
+        out.print_json(orjson.dumps(first).decode())

@@ -27,7 +27,9 @@ __all__ = [
 ]
 
 # A tag or an entity reference: enough to decide that a body is HTML. Linear patterns only.
-_HTML_HINT = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]{0,15}|/[a-zA-Z][a-zA-Z0-9]{0,15}|!--)[\s>/]|&(?:[a-zA-Z]{2,8}|#[0-9]{1,7});")
+_HTML_HINT = re.compile(
+    r"<(?:[a-zA-Z][a-zA-Z0-9]{0,15}|/[a-zA-Z][a-zA-Z0-9]{0,15}|!--)[\s>/]|&(?:[a-zA-Z]{2,8}|#[0-9]{1,7});"
+)
 _SPACES = re.compile(r"[^\S\n]+")  # whitespace except newlines
 _BLANK_LINES = re.compile(r"\n{2,}")
 # Control characters other than tab/newline become spaces; C1 controls too.
@@ -50,7 +52,7 @@ def looks_like_html(body: str) -> bool:
 
 def html_to_text(body: str) -> str:
     """Readable text of an HTML body (scripts and styles dropped, blocks as paragraphs)."""
-    return get_text(body)
+    return str(get_text(body))
 
 
 def normalise_whitespace(text: str) -> str:

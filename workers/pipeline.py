@@ -18,12 +18,15 @@ from typing import Any
 from topics import catalog
 from topics.records import ENRICHED_SCHEMA, Alert, Article, DeadLetter, Duplicate, Entity, SourcePosition
 
-from .dedup import DedupConfig, DedupState, Deduplicator
+from .dedup import DedupConfig, Deduplicator, DedupState
 from .normalise import normalise_article
 from .settings import Settings
 from .validate import Limits, Rejection, parse_raw
 
 __all__ = ["EnrichedResult", "OutputMessage", "Pipeline", "RawRecord", "now_iso"]
+
+
+NOWHERE = SourcePosition()  # a record that came from no topic (tests, tools)
 
 
 def now_iso() -> str:
@@ -48,7 +51,7 @@ class RawRecord:
 
     value: bytes
     key: str | None = None
-    position: SourcePosition = SourcePosition()
+    position: SourcePosition = NOWHERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +125,7 @@ class Pipeline:
         return self._models_loaded
 
     # -- stage 1: validate + normalise ----------------------------------------
-    def validate(self, raw: bytes, position: SourcePosition = SourcePosition()) -> Article | DeadLetter:
+    def validate(self, raw: bytes, position: SourcePosition = NOWHERE) -> Article | DeadLetter:
         parsed = parse_raw(raw, self.limits)
         if isinstance(parsed, Rejection):
             return dead_letter(raw, parsed, position)

@@ -38,7 +38,9 @@ def sent(ww: WirewatchApp, spec: catalog.TopicSpec) -> list[tuple[Any, dict[str,
     return [(c.kwargs["key"], orjson.loads(c.kwargs["value"])) for c in mock.call_args_list]  # type: ignore[attr-defined]
 
 
-async def test_validate_agent_routes_bad_input_to_dead_letters_and_good_to_dedup(ww: WirewatchApp, seed_text: str) -> None:
+async def test_validate_agent_routes_bad_input_to_dead_letters_and_good_to_dedup(
+    ww: WirewatchApp, seed_text: str
+) -> None:
     async with ww.agents["validate"].test_context() as agent:
         await agent.put(b'{"id": "broken", "body": "cut', key=b"k1")
         await agent.put(orjson.dumps({"id": "seed", "body": seed_text}), key=b"seed")
@@ -60,7 +62,9 @@ async def test_dedupe_agent_forwards_the_first_and_reports_the_copy(ww: Wirewatc
     assert [(v["id"], v["duplicate_of"], v["method"]) for _, v in dups] == [("b", "a", "exact")]
 
 
-async def test_enrich_agent_emits_one_event_and_its_alerts(ww: WirewatchApp, pipeline: Pipeline, seed_text: str) -> None:
+async def test_enrich_agent_emits_one_event_and_its_alerts(
+    ww: WirewatchApp, pipeline: Pipeline, seed_text: str
+) -> None:
     article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
     assert isinstance(article, Article)
     async with ww.agents["enrich"].test_context() as agent:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .fingerprint import Boilerplate, content_hash, fingerprint_text, shingles, words
-from .index import DedupConfig, DedupState, Deduplicator, Verdict
+from .index import DedupConfig, Deduplicator, DedupState, Verdict
 
 __all__ = [
     "Boilerplate",

@@ -137,7 +137,9 @@ class Deduplicator:
         self._record(article_id, root, digest, signature, keys, now)
         return verdict
 
-    def _record(self, article_id: str, root: str, digest: str, signature: np.ndarray, keys: list[str], now: float) -> None:
+    def _record(
+        self, article_id: str, root: str, digest: str, signature: np.ndarray, keys: list[str], now: float
+    ) -> None:
         if digest not in self.state.exact or not self._fresh(self.state.exact[digest][1], now):
             self.state.exact[digest] = [root, now]
         self.state.signatures[article_id] = [root, now, self._encode(signature)]
