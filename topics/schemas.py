@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -17,7 +17,7 @@ __all__ = ["load_schema", "validator_for"]
 _BASE = "https://wirewatch.example/schemas/"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(file_name: str) -> dict[str, Any]:
     text = resources.files(__package__).joinpath("schemas", file_name).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)

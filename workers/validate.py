@@ -72,7 +72,7 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
-def _optional_str(obj: dict[str, Any], name: str) -> str | None | Rejection:
+def _optional_str(obj: dict[str, Any], name: str) -> str | Rejection | None:
     value = obj.get(name)
     if value is None or isinstance(value, str):
         return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workers.dedup import DedupConfig, DedupState, Deduplicator, fingerprint_text
+from workers.dedup import DedupConfig, Deduplicator, DedupState, fingerprint_text
 from workers.normalise import normalise_article
 
 SEED = Path(__file__).parents[2] / "seeds" / "afp-2016-04-alep-fr.txt"

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
+from collections import Counter
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +37,13 @@ __all__ = ["DedupConfig", "DedupState", "Deduplicator", "Verdict"]
 
 _SEED = 1  # fixed: signatures must agree across processes and restarts
 _MAX_BUCKET = 32  # newest entries kept per LSH bucket; bounds pathological buckets
+_MAX_CONFIRM = 4  # candidates confirmed per article, those sharing the most bands first
+
+
+def _crc32(data: bytes) -> int:
+    # Stable across processes (unlike hash()) and several times faster than the
+    # default sha1: MinHash's own permutations spread the values.
+    return zlib.crc32(data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,7 @@ class Deduplicator:
         lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
         self.bands, self.rows = lsh.b, lsh.r
         # Build the permutations once; each article copies this empty sketch.
-        self._empty = MinHash(num_perm=config.num_perm, seed=_SEED)
+        self._empty = MinHash(num_perm=config.num_perm, seed=_SEED, hashfunc=_crc32)
 
     # -- pure helpers -------------------------------------------------------
     def signature(self, fingerprint: str) -> np.ndarray:
@@ -115,16 +124,18 @@ class Deduplicator:
         signature = self.signature(fingerprint)
         keys = self.band_keys(signature)
         best_id, best_sim = None, 0.0
-        candidates: set[str] = set()
+        shared: Counter[str] = Counter()
         for key in keys:
             for cand_id, seen_at in self.state.bands.get(key, ()):
                 if cand_id != article_id and self._fresh(seen_at, now):
-                    candidates.add(cand_id)
-        for cand_id in sorted(candidates):
+                    shared[cand_id] += 1
+        # Ties broken by id so the result does not depend on bucket order.
+        ranked = sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:_MAX_CONFIRM]
+        for cand_id, _hits in ranked:
             entry = self.state.signatures.get(cand_id)
             if entry is None:
                 continue
-            similarity = float(np.mean(self._decode(entry[2]) == signature))
+            similarity = np.count_nonzero(self._decode(entry[2]) == signature) / len(signature)
             if similarity > best_sim:
                 best_id, best_sim = str(entry[0]), similarity
 
