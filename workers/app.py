@@ -31,7 +31,8 @@ from topics import catalog
 from topics.records import Article, DeadLetter, SourcePosition
 
 from .dedup import DedupState
-from .pipeline import Pipeline
+from .pipeline import EnrichedResult, Pipeline, dead_letter
+from .validate import Rejection
 from .settings import Settings
 
 __all__ = ["WirewatchApp", "create_app"]
@@ -127,44 +128,73 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         await topics[spec.name].send(key=encoded_key, value=orjson.dumps(value))
         ww.count(f"out:{spec.name}")
 
+    async def internal_error(raw: bytes, key: bytes | None, position: SourcePosition, exc: Exception) -> None:
+        """A bug met this record: log it, keep the bytes on the dead-letter topic, go on."""
+        log.exception("internal error on %s[%s]@%s", position.topic, position.partition, position.offset)
+        rejection = Rejection("internal_error", f"{type(exc).__name__}: {exc}"[:500])
+        await send_json(catalog.DEADLETTER, key, dead_letter(raw, rejection, position).to_value())
+
+    def where(event: faust.EventT[bytes]) -> SourcePosition:
+        message = event.message
+        return SourcePosition(message.topic, message.partition, message.offset)
+
     @app.agent(raw_topic, name="validate_articles")
     async def validate_articles(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
-            message = event.message
-            position = SourcePosition(message.topic, message.partition, message.offset)
             raw = event.value if isinstance(event.value, bytes) else b""
-            outcome = ww.pipeline.validate(raw, position)
-            if isinstance(outcome, DeadLetter):
-                await send_json(catalog.DEADLETTER, event.key, outcome.to_value())
-            else:
-                await send_json(catalog.DEDUP, outcome.id, outcome.to_value())
+            try:
+                outcome = ww.pipeline.validate(raw, where(event))
+                if isinstance(outcome, DeadLetter):
+                    await send_json(catalog.DEADLETTER, event.key, outcome.to_value())
+                else:
+                    await send_json(catalog.DEDUP, outcome.id, outcome.to_value())
+            except Exception as exc:
+                await internal_error(raw, event.key, where(event), exc)
 
     last_purge = [time.time()]
 
     @app.agent(dedup_topic, name="dedupe_articles")
     async def dedupe_articles(stream: faust.StreamT[bytes]) -> None:
-        async for value in stream:
-            article = Article.from_value(orjson.loads(value))
-            now = time.time()
-            duplicate = Pipeline.dedup(deduplicator, article, now)
-            if duplicate is not None:
-                await send_json(catalog.DUPLICATES, duplicate.id, duplicate.to_value())
-            else:
-                await send_json(catalog.UNIQUE, article.id, article.to_value())
-            if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: tables may change here
-                removed = deduplicator.purge(now)
-                last_purge[0] = now
-                log.info("dedup purge removed %d expired entries", removed)
+        async for event in stream.events():
+            raw = event.value if isinstance(event.value, bytes) else b""
+            try:
+                article = Article.from_value(orjson.loads(raw))
+                now = time.time()
+                duplicate = Pipeline.dedup(deduplicator, article, now)
+                if duplicate is not None:
+                    await send_json(catalog.DUPLICATES, duplicate.id, duplicate.to_value())
+                else:
+                    await send_json(catalog.UNIQUE, article.id, article.to_value())
+                if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: tables may change here
+                    removed = deduplicator.purge(now)
+                    last_purge[0] = now
+                    log.info("dedup purge removed %d expired entries", removed)
+            except Exception as exc:
+                await internal_error(raw, event.key, where(event), exc)
+
+    async def publish(results: list[EnrichedResult]) -> None:
+        for result in results:
+            await send_json(catalog.ENRICHED, result.event["id"], result.event)
+            for alert in result.alerts:
+                await send_json(catalog.ALERTS, alert.alert_id, alert.to_value())
 
     @app.agent(unique_topic, name="enrich_articles")
     async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
         await ww.models_ready.wait()
-        async for values in stream.take(settings.nlp_batch_size, within=settings.nlp_batch_within):
-            articles = [Article.from_value(orjson.loads(v)) for v in values]
-            for result in ww.pipeline.enrich(articles):
-                await send_json(catalog.ENRICHED, result.event["id"], result.event)
-                for alert in result.alerts:
-                    await send_json(catalog.ALERTS, alert.alert_id, alert.to_value())
+        async for events in stream.take_events(settings.nlp_batch_size, within=settings.nlp_batch_within):
+            raws = [e.value if isinstance(e.value, bytes) else b"" for e in events]
+            try:
+                results = ww.pipeline.enrich([Article.from_value(orjson.loads(r)) for r in raws])
+            except Exception:
+                # One bad article must not sink its batch: retry one by one.
+                log.warning("batch of %d failed; enriching one by one", len(events), exc_info=True)
+                for event, raw in zip(events, raws, strict=True):
+                    try:
+                        await publish(ww.pipeline.enrich([Article.from_value(orjson.loads(raw))]))
+                    except Exception as exc:
+                        await internal_error(raw, event.key, where(event), exc)
+                continue
+            await publish(results)
 
     @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def load_models() -> None:

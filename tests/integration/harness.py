@@ -131,6 +131,17 @@ class WorkerProcess:
         log.close()
         return self
 
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Block until Faust logs that the worker is ready (or fail with its log)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_path.exists() and "[^Worker]: Ready" in self.log_path.read_text("utf-8", "replace"):
+                return
+            if not self.alive():
+                raise AssertionError(f"worker exited before it was ready:\n{self.log_tail()}")
+            time.sleep(0.25)
+        raise AssertionError(f"worker not ready after {timeout} s:\n{self.log_tail()}")
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 

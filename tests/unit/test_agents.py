@@ -74,3 +74,23 @@ async def test_enrich_agent_emits_one_event_and_its_alerts(
     alerts = sent(ww, catalog.ALERTS)
     assert {v["type"] for _, v in alerts} == {a["type"] for a in events[0][1]["alerts"]}
     assert all(k == v["alert_id"].encode() for k, v in alerts)
+
+
+async def test_a_bug_in_a_stage_becomes_an_internal_error_dead_letter(
+    ww: WirewatchApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker keeps going: the record's bytes land on the dead-letter topic with code internal_error."""
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(Pipeline, "dedup", staticmethod(boom))
+    article = Article(id="a", text="Some text about the border.", language="en")
+    raw = orjson.dumps(article.to_value())
+    async with ww.agents["dedupe"].test_context() as agent:
+        await agent.put(raw, key=b"a")
+        await agent.put(raw, key=b"a")  # the agent is still there for the next record
+    dead = sent(ww, catalog.DEADLETTER)
+    assert [(k, v["code"]) for k, v in dead] == [(b"a", "internal_error")] * 2
+    assert "simulated bug" in dead[0][1]["message"]
+    assert sent(ww, catalog.UNIQUE) == []

@@ -77,3 +77,18 @@ def test_same_id_resent_is_not_its_own_duplicate_but_state_is_shared() -> None:
 
 def test_fingerprint_drops_boilerplate_and_folds_accents() -> None:
     assert fingerprint_text("L'Élysée dément.\n\n(Avec AFP)\n\n© 2024 AFP") == "l elysee dement"
+
+
+def test_near_duplicate_record_serialises_with_orjson() -> None:
+    """The similarity is a plain float: the duplicates message must encode (numpy floats do not)."""
+    import orjson
+
+    from topics.records import Article
+    from workers.pipeline import Pipeline
+
+    d = make()
+    Pipeline.dedup(d, Article(id="a", text=TEXT), now=0)
+    duplicate = Pipeline.dedup(d, Article(id="b", text=TEXT.replace("Genève", "Lausanne")), now=1)
+    assert duplicate is not None and duplicate.method == "near"
+    assert type(duplicate.similarity) is float
+    assert orjson.loads(orjson.dumps(duplicate.to_value()))["similarity"] == duplicate.similarity

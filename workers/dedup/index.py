@@ -135,12 +135,12 @@ class Deduplicator:
             entry = self.state.signatures.get(cand_id)
             if entry is None:
                 continue
-            similarity = np.count_nonzero(self._decode(entry[2]) == signature) / len(signature)
+            similarity = float(np.count_nonzero(self._decode(entry[2]) == signature)) / len(signature)
             if similarity > best_sim:
                 best_id, best_sim = str(entry[0]), similarity
 
         if best_id is not None and best_sim >= self.config.threshold:
-            verdict = Verdict(duplicate_of=best_id, method="near", similarity=round(best_sim, 4))
+            verdict = Verdict(duplicate_of=best_id, method="near", similarity=round(float(best_sim), 4))
             root = best_id
         else:
             verdict = Verdict(duplicate_of=None)
