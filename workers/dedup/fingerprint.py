@@ -52,13 +52,13 @@ def fingerprint_text(text: str, boilerplate: Boilerplate | None = None) -> str:
 
 
 # Combining diacritical marks (U+0300-U+036F): dropped after NFKD so "é" == "e".
-_DROP_MARKS = dict.fromkeys(range(0x300, 0x370))
+_MARKS = re.compile("[\u0300-\u036f]+")
 _WORD = re.compile(r"[^\W_]+")  # runs of letters/digits: linear
 
 
 def words(text: str) -> list[str]:
     """Lowercase word tokens: letters and digits; accents folded; punctuation dropped."""
-    folded = unicodedata.normalize("NFKD", text.casefold()).translate(_DROP_MARKS)
+    folded = _MARKS.sub("", unicodedata.normalize("NFKD", text.casefold()))
     return _WORD.findall(folded)
 
 

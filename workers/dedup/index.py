@@ -40,12 +40,6 @@ _MAX_BUCKET = 32  # newest entries kept per LSH bucket; bounds pathological buck
 _MAX_CONFIRM = 4  # candidates confirmed per article, those sharing the most bands first
 
 
-def _crc32(data: bytes) -> int:
-    # Stable across processes (unlike hash()) and several times faster than the
-    # default sha1: MinHash's own permutations spread the values.
-    return zlib.crc32(data)
-
-
 @dataclass(frozen=True, slots=True)
 class DedupConfig:
     num_perm: int = 128
@@ -82,7 +76,9 @@ class Deduplicator:
         lsh = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)
         self.bands, self.rows = lsh.b, lsh.r
         # Build the permutations once; each article copies this empty sketch.
-        self._empty = MinHash(num_perm=config.num_perm, seed=_SEED, hashfunc=_crc32)
+        # crc32: stable across processes (unlike hash()) and several times faster
+        # than datasketch's default sha1; MinHash's own permutations spread the values.
+        self._empty = MinHash(num_perm=config.num_perm, seed=_SEED, hashfunc=zlib.crc32)
 
     # -- pure helpers -------------------------------------------------------
     def signature(self, fingerprint: str) -> np.ndarray:
