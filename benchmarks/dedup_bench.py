@@ -21,7 +21,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workers.dedup import DedupConfig, DedupState, Deduplicator, content_hash, fingerprint_text  # noqa: E402
+from workers.dedup import DedupConfig, Deduplicator, DedupState, content_hash, fingerprint_text  # noqa: E402
 from workers.normalise import normalise_article  # noqa: E402
 
 

@@ -32,8 +32,8 @@ from topics.records import Article, DeadLetter, SourcePosition
 
 from .dedup import DedupState
 from .pipeline import EnrichedResult, Pipeline, dead_letter
-from .validate import Rejection
 from .settings import Settings
+from .validate import Rejection
 
 __all__ = ["WirewatchApp", "create_app"]
 
