@@ -1,0 +1,340 @@
+"""Rules of one language compiled into spaCy matchers, and what they find in a Doc.
+
+Compilation happens once per language, against the vocab of that language's
+pipeline: one ``Matcher`` for every lexicon term, one ``Matcher`` for raw token
+patterns and one ``DependencyMatcher`` for dependency patterns. Each Doc then
+goes through the three matchers once, and every hit is filed under its sentence;
+proximity blocks (``near``) are solved per sentence from the lexicon hits.
+
+Every step is linear or ``n log n`` in the number of hits: no regular
+expressions, and proximity uses a sliding window, never a product of hit lists.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import DependencyMatcher, Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from topics.records import Entity
+from workers.alerts.spec import LanguageRules, Match, Near
+
+__all__ = ["Anchors", "CompiledLanguage", "DocHits", "sentence_units"]
+
+Anchors = tuple[int, ...]  # token indices (into the Doc) that carry one match
+Hit = tuple[int, int]  # token span [start, end) of one lexicon term
+
+_APOSTROPHES = ("'", "\u2019")
+
+
+def _variants(term: str) -> list[str]:
+    """The term as written and with the other apostrophe (' and \u2019 both occur in wires)."""
+    variants = {term}
+    for a, b in (_APOSTROPHES, _APOSTROPHES[::-1]):
+        variants.add(term.replace(a, b))
+    return sorted(variants)
+
+
+def _lemma_sequences(words: list[str], lemmas: list[str]) -> set[tuple[str, ...]]:
+    """Lemma sequences a term stands for: its words as lemmas, and its own lemmas.
+
+    Rule authors may write surface forms or lemmas ("frappes aériennes" also
+    finds "frappe aérienne"), and a lemmatizer slip on one word of the text
+    ("frappes" tagged ADJ) does not lose a term also matched by lower-cased text.
+    Multi-word terms also match by their own lemmas ("attaques aériennes" ->
+    "attaque aérien"); a single word is taken as written, so "stated" does not
+    turn into "state" (Shan State).
+    """
+    lowered = [w.lower() for w in words]
+    out = {tuple(words), tuple(lowered), (lowered[0].capitalize(), *lowered[1:])}
+    if len(words) > 1:
+        lemma_lower = [m.lower() for m in lemmas]
+        out |= {tuple(lemma_lower), (lemma_lower[0].capitalize(), *lemma_lower[1:])}
+    return out
+
+
+MAX_TREE_TOKENS = 400
+
+
+def _first_node_words(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
+    """Lower-cased words the first node of a dependency pattern needs, or None if unconstrained."""
+    attrs = pattern[0].get("RIGHT_ATTRS", {})
+    for key in ("LEMMA", "LOWER", "ORTH", "TEXT"):
+        value = attrs.get(key)
+        if isinstance(value, str):
+            return frozenset({value.lower()})
+        if isinstance(value, dict) and isinstance(value.get("IN"), list):
+            return frozenset(str(v).lower() for v in value["IN"])
+    return None
+
+
+@dataclass(slots=True)
+class DocHits:
+    """Everything the matchers found in one Doc, filed by sentence index."""
+
+    doc: Doc
+    sentences: list[Span]
+    lexicon: list[dict[str, list[Hit]]]
+    raw: list[dict[str, list[Anchors]]]
+    entities: list[list[tuple[str, Hit]]]  # (label, token span) per sentence
+    sentence_of: list[int] = field(default_factory=list)
+    tree_of: list[int] = field(default_factory=list)
+
+    def lexicon_present(self, sentence: int, key: str) -> bool:
+        return bool(self.lexicon[sentence].get(key))
+
+
+class CompiledLanguage:
+    """The matchers of one language, built once and reused for every Doc."""
+
+    def __init__(self, rules: LanguageRules, nlp: Language) -> None:
+        self.rules = rules
+        vocab = nlp.vocab
+        self._strings = vocab.strings
+        # Lexicons go through PhraseMatchers (hash lookups, linear in the text):
+        # one on lower-cased text, one on lemmas. Every distinct term is analysed
+        # once, here, by the language's own pipeline.
+        self._by_lower = PhraseMatcher(vocab, attr="LOWER")
+        self._by_lemma = PhraseMatcher(vocab, attr="LEMMA")
+        distinct = sorted({v for terms in rules.lexicons.values() for t in terms for v in _variants(t)})
+        analysed = {
+            term: ([t.text for t in doc], [t.lemma_ or t.text for t in doc])
+            for term, doc in zip(distinct, nlp.pipe(distinct), strict=True)
+        }
+        for key, terms in rules.lexicons.items():
+            lower: dict[tuple[str, ...], None] = {}
+            lemma: dict[tuple[str, ...], None] = {}
+            for term in terms:
+                for variant in _variants(term):
+                    words, lemmas = analysed[variant]
+                    lower[tuple(w.lower() for w in words)] = None
+                    lemma.update(dict.fromkeys(_lemma_sequences(words, lemmas)))
+            self._by_lower.add(key, [Doc(vocab, words=list(w)) for w in lower])
+            self._by_lemma.add(key, [Doc(vocab, words=list(m), lemmas=list(m)) for m in lemma])
+        self._tokens = Matcher(vocab)
+        self._dependency = DependencyMatcher(vocab)
+        # words one of which a tree must hold for any dependency pattern to match (None: any tree)
+        self._anchor_words: frozenset[str] | None = frozenset()
+        for m in rules.matches():
+            if m.kind == "tokens":
+                self._tokens.add(m.key, [m.pattern])
+            elif m.kind == "dependency":
+                self._dependency.add(m.key, [m.pattern])
+                needed = _first_node_words(m.pattern)
+                if needed is None or self._anchor_words is None:
+                    self._anchor_words = None
+                else:
+                    self._anchor_words |= needed
+
+    def hits(self, doc: Doc, entities: Sequence[Entity] = ()) -> DocHits:
+        sentences = sentence_units(doc)
+        sentence_of = [-1] * len(doc)  # -1: a whitespace token between units
+        for s, sent in enumerate(sentences):
+            for i in range(sent.start, sent.end):
+                sentence_of[i] = s
+        tree_of = [0] * len(doc)  # spaCy's own sentence (one parse tree) of each token
+        for t, sent in enumerate(doc.sents):
+            for i in range(sent.start, sent.end):
+                tree_of[i] = t
+        strings = self._strings  # match keys live in the compiled vocab, whatever the Doc
+        lexicon: list[dict[str, list[Hit]]] = [{} for _ in sentences]
+        raw: list[dict[str, list[Anchors]]] = [{} for _ in sentences]
+        seen: set[tuple[int, int, int]] = set()  # the lower and lemma matchers often agree
+        for matcher in (self._by_lower, self._by_lemma):
+            for match_id, start, end in matcher(doc):
+                if sentence_of[start] == sentence_of[end - 1] != -1 and (match_id, start, end) not in seen:
+                    seen.add((match_id, start, end))
+                    lexicon[sentence_of[start]].setdefault(strings[match_id], []).append((start, end))
+        if len(self._tokens):
+            for match_id, start, end in self._tokens(doc):
+                if sentence_of[start] == sentence_of[end - 1] != -1:
+                    # the first token anchors a token pattern: authors put the event word first
+                    raw[sentence_of[start]].setdefault(strings[match_id], []).append((start,))
+        for tree in self._dependency_trees(doc):
+            for match_id, relative in self._dependency(tree):
+                anchor = tree.start + relative[0]
+                if sentence_of[anchor] == -1:
+                    continue
+                # the first node of a dependency pattern is its anchor (the predicate)
+                raw[sentence_of[anchor]].setdefault(strings[match_id], []).append((anchor,))
+        for per_sentence in lexicon:
+            for hits in per_sentence.values():
+                hits.sort()
+        return DocHits(
+            doc=doc,
+            sentences=sentences,
+            lexicon=lexicon,
+            raw=raw,
+            entities=_entities_by_sentence(doc, sentences, sentence_of, entities),
+            sentence_of=sentence_of,
+            tree_of=tree_of,
+        )
+
+    def _dependency_trees(self, doc: Doc) -> list[Span]:
+        """The parse trees worth a DependencyMatcher run.
+
+        spaCy's DependencyMatcher grows faster than linearly with the length of
+        a tree, so trees longer than ``MAX_TREE_TOKENS`` (no real sentence, only
+        junk or adversarial text) are skipped, and so are trees that hold none
+        of the words the patterns' first nodes require.
+        """
+        if not len(self._dependency):
+            return []
+        trees = []
+        for tree in doc.sents:
+            if len(tree) > MAX_TREE_TOKENS:
+                continue
+            if self._anchor_words is None or any(
+                t.lower_ in self._anchor_words or t.lemma_.lower() in self._anchor_words for t in tree
+            ):
+                trees.append(tree)
+        return trees
+
+    @staticmethod
+    def find(match: Match, sentence: int, hits: DocHits) -> list[Anchors]:
+        """Every occurrence of ``match`` in one sentence, as anchor token indices."""
+        if match.kind == "lexicon":
+            assert match.lexicon is not None
+            return [tuple(range(a, b)) for a, b in hits.lexicon[sentence].get(match.lexicon, ())]
+        if match.kind == "near":
+            assert match.near is not None
+            return _near(match.near, hits.lexicon[sentence])
+        if match.kind == "entities":
+            return [tuple(range(a, b)) for label, (a, b) in hits.entities[sentence] if label in match.labels]
+        return list(hits.raw[sentence].get(match.key, ()))
+
+
+_TERMINAL = frozenset({".", "!", "?", "\u2026", "...", ";"})
+_CLOSING = frozenset({'"', "\u00bb", "\u201d", "'", ")", "\u2019"})
+
+
+def _ends_sentence(unit: Span) -> bool:
+    tokens = [t for t in unit if not t.is_space]
+    while tokens and tokens[-1].text in _CLOSING:
+        tokens.pop()
+    return bool(tokens) and tokens[-1].text in _TERMINAL
+
+
+def _starts_fragment(unit: Span) -> bool:
+    first = unit[0]
+    return first.text[:1].islower() or first.text in {",", ":", ")", "\u2014", "-"}
+
+
+def sentence_units(doc: Doc) -> list[Span]:
+    """Written sentences: spaCy's sentences, cut at line breaks and glued back at false cuts.
+
+    The small parsers cut sentences at quote marks and inside long clauses
+    ("... d'avoir" / "violé" / "la trêve ..."), and sometimes run one across a
+    paragraph break. A line break always ends a unit; inside a paragraph, a
+    piece that does not end with terminal punctuation, or a piece that starts
+    in lower case, belongs to its neighbour. Spans are trimmed of whitespace.
+    """
+    pieces: list[tuple[int, int]] = []
+    for sent in doc.sents:
+        start = sent.start
+        for token in sent:
+            if token.is_space and "\n" in token.text:
+                if token.i > start:
+                    pieces.append((start, token.i))
+                start = token.i + 1
+        if sent.end > start:
+            pieces.append((start, sent.end))
+    trimmed: list[tuple[int, int]] = []
+    for a, b in pieces:
+        while a < b and doc[a].is_space:
+            a += 1
+        while b > a and doc[b - 1].is_space:
+            b -= 1
+        if b > a:
+            trimmed.append((a, b))
+    units: list[tuple[int, int]] = []
+    for a, b in trimmed:
+        if units:
+            pa, pb = units[-1]
+            same_paragraph = not any("\n" in t.text for t in doc[pb:a])
+            if same_paragraph and (not _ends_sentence(doc[pa:pb]) or _starts_fragment(doc[a:b])):
+                units[-1] = (pa, b)
+                continue
+        units.append((a, b))
+    return [doc[a:b] for a, b in units]
+
+
+def _entities_by_sentence(
+    doc: Doc, sentences: list[Span], sentence_of: list[int], entities: Sequence[Entity]
+) -> list[list[tuple[str, Hit]]]:
+    """The model's own entities plus the enrich stage's canonical ones, per sentence."""
+    out: list[list[tuple[str, Hit]]] = [[] for _ in sentences]
+    if not sentences:
+        return out
+    for ent in doc.ents:
+        if sentence_of[ent.start] != -1:
+            out[sentence_of[ent.start]].append((ent.label_, (ent.start, ent.end)))
+    for entity in entities:
+        for start_char, end_char in entity.mentions:
+            span = doc.char_span(start_char, end_char, alignment_mode="expand")
+            if span is not None and len(span) and sentence_of[span.start] != -1:
+                out[sentence_of[span.start]].append((entity.label, (span.start, span.end)))
+    return out
+
+
+def _near(near: Near, lexicon: dict[str, list[Hit]]) -> list[Anchors]:
+    groups = [lexicon.get(key, []) for key in near.lexicons]
+    if not all(groups):
+        return []
+    solve = _ordered_windows if near.ordered else _unordered_windows
+    windows = solve(groups, near.window)
+    out: dict[Anchors, None] = {}  # ordered and duplicate-free in linear time
+    for chosen in windows:
+        picked = [chosen[near.focus]] if near.focus is not None else chosen
+        out[tuple(i for a, b in picked for i in range(a, b))] = None
+    return list(out)
+
+
+def _gap(first: Hit, last: Hit) -> int:
+    """Tokens between the end of the first hit and the start of the last."""
+    return last[0] - first[1]
+
+
+def _unordered_windows(groups: list[list[Hit]], window: int) -> list[list[Hit]]:
+    """Minimal windows holding one hit of every group (sliding window, linear in hits)."""
+    events = sorted((hit, g) for g, hits in enumerate(groups) for hit in hits)
+    k = len(groups)
+    count = [0] * k
+    latest: list[Hit | None] = [None] * k
+    covered = left = 0
+    out: list[list[Hit]] = []
+    for hit, g in events:
+        if count[g] == 0:
+            covered += 1
+        count[g] += 1
+        latest[g] = hit
+        while count[events[left][1]] > 1:  # drop hits made redundant by a later one of the same group
+            count[events[left][1]] -= 1
+            left += 1
+        if covered == k:
+            chosen = [h for h in latest if h is not None]
+            first = min(chosen)
+            if _gap(first, hit) <= window:
+                out.append(chosen)
+    return out
+
+
+def _ordered_windows(groups: list[list[Hit]], window: int) -> list[list[Hit]]:
+    """Hits of every group in the listed order, each the earliest after the previous one."""
+    starts = [[h[0] for h in hits] for hits in groups]
+    out: list[list[Hit]] = []
+    for first in groups[0]:
+        chosen = [first]
+        for g in range(1, len(groups)):
+            i = bisect_left(starts[g], chosen[-1][1])
+            if i == len(groups[g]):
+                break
+            chosen.append(groups[g][i])
+        if len(chosen) == len(groups) and _gap(first, chosen[-1]) <= window:
+            out.append(chosen)
+    return out
