@@ -82,6 +82,9 @@ def evaluate(
     dataset: Annotated[Path, typer.Argument(help="Directory with articles.jsonl and labels.jsonl.")],
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")] = None,
     max_errors: Annotated[int, typer.Option(help="Errors listed per kind.")] = 50,
+    raw_entities: Annotated[
+        bool, typer.Option("--raw-entities", help="Score the spaCy model's own entities (baseline).")
+    ] = False,
 ) -> None:
     """Score the pipeline on a labelled set (same code path as enrich)."""
     from .evaluation import DatasetError, load_dataset, render_report, score
@@ -91,7 +94,7 @@ def evaluate(
         data = load_dataset(dataset)
     except DatasetError as exc:
         raise _fail(str(exc)) from exc
-    pipeline = Pipeline(_settings())
+    pipeline = Pipeline(_settings(), raw_entities=raw_entities)
     outputs = [m.to_value() for m in pipeline.run(RawRecord(line) for line in data.raw_lines)]
     report = score(data, outputs)
     render_report(report, Console(), max_errors=max_errors)
@@ -104,22 +107,35 @@ def evaluate(
 def worker(
     bootstrap: BootstrapOpt = None,
     web_port: Annotated[int | None, typer.Option(help="Port of the worker's web server.")] = None,
+    web_host: Annotated[str | None, typer.Option(help="Address the web server binds (default: settings).")] = None,
     no_web: Annotated[bool, typer.Option("--no-web", help="Run without the web server.")] = False,
     loglevel: Annotated[str | None, typer.Option(help="Log level (default: settings).")] = None,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Log JSON lines (default: settings).")] = False,
 ) -> None:
-    """Run a Faust worker; start several for more throughput."""
+    """Run a Faust worker; start several for more throughput. Serves /health, /ready, /metrics."""
     import faust
 
     from .app import create_app
+    from .logs import logging_config
 
     overrides: dict[str, Any] = {}
     if web_port is not None:
         overrides["web_port"] = web_port
+    if web_host is not None:
+        overrides["web_host"] = web_host
     if no_web:
         overrides["web_enabled"] = False
+    if loglevel is not None:
+        overrides["log_level"] = loglevel
+    if log_json:
+        overrides["log_json"] = True
     settings = _settings(bootstrap, **overrides)
     ww = create_app(settings)
-    faust.Worker(ww.app, loglevel=loglevel or settings.log_level).execute_from_commandline()
+    faust.Worker(
+        ww.app,
+        loglevel=settings.log_level,
+        logging_config=logging_config(settings.log_level, settings.log_json),
+    ).execute_from_commandline()
 
 
 # --------------------------------------------------------------------------- produce
@@ -150,13 +166,48 @@ def tail(
     from_beginning: Annotated[bool, typer.Option("--from-beginning", help="Start at the oldest record.")] = False,
     max_messages: Annotated[int | None, typer.Option("--max", help="Stop after this many records.")] = None,
     idle_timeout: Annotated[float | None, typer.Option("--timeout", help="Stop after this many idle seconds.")] = None,
+    color: Annotated[
+        bool | None, typer.Option("--color/--no-color", help="Colours (default: when stdout is a terminal).")
+    ] = None,
+    width: Annotated[int | None, typer.Option(help="Cut lines to this width (default: the terminal's).")] = None,
 ) -> None:
-    """Follow an output topic: readable one-line records, or --json."""
+    """Follow an output topic: readable one-line records (time, type, hedged, places, actors, sentence), or --json."""
     from .tail import tail_topic
 
+    console = _console(color)
     asyncio.run(
-        tail_topic(_settings(bootstrap), topic, as_json, from_beginning, max_messages, idle_timeout, Console())
+        tail_topic(_settings(bootstrap), topic, as_json, from_beginning, max_messages, idle_timeout, console, width)
     )
+
+
+def _console(color: bool | None) -> Console:
+    """A stdout console: colours when a terminal (Rich also honours NO_COLOR), forced on or off by ``color``."""
+    if color is None:
+        return Console()
+    if color:
+        return Console(force_terminal=True)
+    return Console(color_system=None)
+
+
+# --------------------------------------------------------------------------- status
+@app.command()
+def status(
+    url: Annotated[
+        list[str] | None, typer.Option("--url", "-u", help="A worker's web address; repeat for several.")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between the two scrapes for rates (0: no rates).")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """Lag, rates and counts of running workers, from their /metrics and /ready. Exit 1 if one is down or not ready."""
+    from .status import collect_status, render_status, status_value
+
+    workers = collect_status(url or [f"http://127.0.0.1:{_settings().web_port}"], interval)
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(status_value(workers), option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        render_status(workers, Console())
+    if not all(w.reachable and (w.ready or {}).get("ready") for w in workers):
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- topics
