@@ -26,14 +26,18 @@ from typing import Any
 
 import faust
 import orjson
+from mode.types.signals import BaseSignalT
 
 from topics import catalog
 from topics.records import Article, DeadLetter, SourcePosition
 
 from .dedup import DedupState
+from .logs import about
+from .metrics import Metrics, faust_consumer_offsets
 from .pipeline import EnrichedResult, Pipeline, dead_letter
 from .settings import Settings
 from .validate import Rejection
+from .web import install_pages
 
 __all__ = ["WirewatchApp", "create_app"]
 
@@ -58,9 +62,21 @@ def _credentials(settings: Settings) -> Any:
     return faust.SSLCredentials(ssl_context)
 
 
+def _log_output(spec: catalog.TopicSpec, value: dict[str, Any]) -> None:
+    """One log record per outcome that an operator may look for (the article id comes from ``logs.about``)."""
+    if spec.name == catalog.DEADLETTER.name:
+        log.warning("dead letter %s: %s", value.get("code"), value.get("message"))
+    elif spec.name == catalog.ALERTS.name:
+        log.info("alert %s%s", value.get("type"), " (hedged)" if value.get("hedged") else "")
+    elif spec.name == catalog.DUPLICATES.name:
+        log.debug("duplicate of %s (%s)", value.get("duplicate_of"), value.get("method"))
+    elif spec.name == catalog.ENRICHED.name:
+        log.debug("enriched: %d entities", len(value.get("entities") or ()))
+
+
 @dataclass
 class WirewatchApp:
-    """The Faust app and what its agents share (the topics, the loaded pipeline)."""
+    """The Faust app and what its agents share (the topics, the loaded pipeline, the metrics)."""
 
     settings: Settings
     app: faust.App
@@ -69,6 +85,8 @@ class WirewatchApp:
     models_ready: asyncio.Event = field(default_factory=asyncio.Event)
     counters: dict[str, int] = field(default_factory=dict)
     agents: dict[str, Any] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)  # its own registry: one per app
+    assignment_known: bool = False  # a rebalance has completed at least once
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -84,7 +102,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         datadir=str(settings.data_dir),
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
-        web_host="127.0.0.1",
+        web_host=settings.web_host,
         topic_partitions=settings.topic_partitions,
         processing_guarantee=settings.processing_guarantee,
         autodiscover=False,
@@ -122,11 +140,16 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     raw_topic = topics[catalog.RAW.name]
     dedup_topic = topics[catalog.DEDUP.name]
     unique_topic = topics[catalog.UNIQUE.name]
+    metrics = ww.metrics
+    source_topics = (catalog.RAW.name, catalog.DEDUP.name, catalog.UNIQUE.name)
+    metrics.watch_consumer(lambda: faust_consumer_offsets(app, source_topics))
 
     async def send_json(spec: catalog.TopicSpec, key: str | bytes | None, value: dict[str, Any]) -> None:
         encoded_key = key.encode("utf-8") if isinstance(key, str) else key
         await topics[spec.name].send(key=encoded_key, value=orjson.dumps(value))
         ww.count(f"out:{spec.name}")
+        metrics.sent(spec.name, value)
+        _log_output(spec, value)
 
     async def internal_error(raw: bytes, key: bytes | None, position: SourcePosition, exc: Exception) -> None:
         """A bug met this record: log it, keep the bytes on the dead-letter topic, go on."""
@@ -142,14 +165,17 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     async def validate_articles(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             raw = event.value if isinstance(event.value, bytes) else b""
-            try:
-                outcome = ww.pipeline.validate(raw, where(event))
-                if isinstance(outcome, DeadLetter):
-                    await send_json(catalog.DEADLETTER, event.key, outcome.to_value())
-                else:
-                    await send_json(catalog.DEDUP, outcome.id, outcome.to_value())
-            except Exception as exc:
-                await internal_error(raw, event.key, where(event), exc)
+            metrics.message_in(catalog.RAW.name)
+            with about(event.key):
+                try:
+                    with metrics.stage("validate"):
+                        outcome = ww.pipeline.validate(raw, where(event))
+                    if isinstance(outcome, DeadLetter):
+                        await send_json(catalog.DEADLETTER, event.key, outcome.to_value())
+                    else:
+                        await send_json(catalog.DEDUP, outcome.id, outcome.to_value())
+                except Exception as exc:
+                    await internal_error(raw, event.key, where(event), exc)
 
     last_purge = [time.time()]
 
@@ -157,57 +183,82 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     async def dedupe_articles(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             raw = event.value if isinstance(event.value, bytes) else b""
-            try:
-                article = Article.from_value(orjson.loads(raw))
-                now = time.time()
-                duplicate = Pipeline.dedup(deduplicator, article, now)
-                if duplicate is not None:
-                    await send_json(catalog.DUPLICATES, duplicate.id, duplicate.to_value())
-                else:
-                    await send_json(catalog.UNIQUE, article.id, article.to_value())
-                if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: tables may change here
-                    removed = deduplicator.purge(now)
-                    last_purge[0] = now
-                    log.info("dedup purge removed %d expired entries", removed)
-            except Exception as exc:
-                await internal_error(raw, event.key, where(event), exc)
+            metrics.message_in(catalog.DEDUP.name)
+            with about(event.key):
+                try:
+                    article = Article.from_value(orjson.loads(raw))
+                    now = time.time()
+                    with metrics.stage("dedup"):
+                        duplicate = Pipeline.dedup(deduplicator, article, now)
+                    if duplicate is not None:
+                        await send_json(catalog.DUPLICATES, duplicate.id, duplicate.to_value())
+                    else:
+                        await send_json(catalog.UNIQUE, article.id, article.to_value())
+                    if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: tables may change here
+                        with about(None):
+                            removed = deduplicator.purge(now)
+                            last_purge[0] = now
+                            log.info("dedup purge removed %d expired entries", removed)
+                except Exception as exc:
+                    await internal_error(raw, event.key, where(event), exc)
 
     async def publish(results: list[EnrichedResult]) -> None:
         for result in results:
-            await send_json(catalog.ENRICHED, result.event["id"], result.event)
-            for alert in result.alerts:
-                await send_json(catalog.ALERTS, alert.alert_id, alert.to_value())
+            with about(result.event["id"]):
+                await send_json(catalog.ENRICHED, result.event["id"], result.event)
+                for alert in result.alerts:
+                    await send_json(catalog.ALERTS, alert.alert_id, alert.to_value())
 
     @app.agent(unique_topic, name="enrich_articles")
     async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
         await ww.models_ready.wait()
-        async for events in stream.take_events(settings.nlp_batch_size, within=settings.nlp_batch_within):
+        batches = stream.take_events(  # type: ignore[attr-defined]  # on Stream, missing from StreamT
+            settings.nlp_batch_size, within=settings.nlp_batch_within
+        )
+        async for events in batches:
             raws = [e.value if isinstance(e.value, bytes) else b"" for e in events]
-            try:
-                results = ww.pipeline.enrich([Article.from_value(orjson.loads(r)) for r in raws])
-            except Exception:
-                # One bad article must not sink its batch: retry one by one.
-                log.warning("batch of %d failed; enriching one by one", len(events), exc_info=True)
-                for event, raw in zip(events, raws, strict=True):
-                    try:
-                        await publish(ww.pipeline.enrich([Article.from_value(orjson.loads(raw))]))
-                    except Exception as exc:
-                        await internal_error(raw, event.key, where(event), exc)
-                continue
-            await publish(results)
+            metrics.message_in(catalog.UNIQUE.name, len(events))
+            metrics.batch(len(events))
+            with about([e.key for e in events]):
+                try:
+                    with metrics.stage("enrich"):
+                        results = ww.pipeline.enrich([Article.from_value(orjson.loads(r)) for r in raws])
+                except Exception:
+                    # One bad article must not sink its batch: retry one by one.
+                    log.warning("batch of %d failed; enriching one by one", len(events), exc_info=True)
+                    for event, raw in zip(events, raws, strict=True):
+                        with about(event.key):
+                            try:
+                                await publish(ww.pipeline.enrich([Article.from_value(orjson.loads(raw))]))
+                            except Exception as exc:
+                                await internal_error(raw, event.key, where(event), exc)
+                    continue
+                await publish(results)
 
     @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def load_models() -> None:
+        started = time.monotonic()
         if not ww.pipeline.models_loaded:
+            if settings.models_load_delay > 0:
+                log.info("loading models in %.1f s (WIREWATCH_MODELS_LOAD_DELAY)", settings.models_load_delay)
+                await asyncio.sleep(settings.models_load_delay)
+                started = time.monotonic()
             loop = asyncio.get_running_loop()
-            started = time.monotonic()
             await loop.run_in_executor(None, ww.pipeline.load_models)
             log.info("models loaded in %.1f s", time.monotonic() - started)
+        metrics.loaded(time.monotonic() - started)
         ww.models_ready.set()
+
+    def on_rebalance_complete(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
+        ww.assignment_known = True  # for /ready: the group gave this worker its partitions (maybe none)
+
+    app.on_rebalance_complete.connect(on_rebalance_complete)
 
     ww.agents = {
         "validate": validate_articles,
         "dedupe": dedupe_articles,
         "enrich": enrich_articles,
     }
+    if settings.web_enabled:
+        install_pages(ww)
     return ww

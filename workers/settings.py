@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".wirewatch/worker")
     web_enabled: bool = True
     web_port: int = 6066
+    web_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape /metrics
     topic_partitions: int = 4
     topic_replication_factor: int = 1  # 3 on a production cluster
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
@@ -59,7 +60,10 @@ class Settings(BaseSettings):
     nlp_batch_within: float = 0.2  # seconds to wait for a batch to fill
     languages: tuple[str, ...] = ("fr", "en")
     log_level: str = "INFO"
-    log_json: bool = False
+    log_json: bool = False  # JSON lines (one object per record) instead of text
+    # Seconds to wait before loading the spaCy models. 0 in production; the
+    # operations test sets it to watch /ready answer 503 before the models are in.
+    models_load_delay: float = 0.0
 
     # --- Input limits (checked before parsing) ------------------------------
     body_max_bytes: int = 1024 * 1024

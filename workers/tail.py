@@ -8,7 +8,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from rich.console import Console
 
-from .render import one_line
+from .render import one_line_text
 from .settings import Settings
 
 __all__ = ["tail_topic"]
@@ -22,8 +22,12 @@ async def tail_topic(
     max_messages: int | None,
     idle_timeout: float | None,
     console: Console,
+    width: int | None = None,
 ) -> int:
-    """Print records of ``topic`` until ``max_messages`` or ``idle_timeout``; returns the count."""
+    """Print records of ``topic`` until ``max_messages`` or ``idle_timeout``; returns the count.
+
+    Lines are cut to ``width`` (default: the console's); colours are the console's business.
+    """
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.bootstrap_list(),
@@ -52,7 +56,8 @@ async def tail_topic(
                             value = orjson.loads(record.value)
                         except orjson.JSONDecodeError:
                             value = {"raw": record.value[:200]}
-                        console.print(one_line(topic, value, console.width), highlight=False, markup=False)
+                        line = one_line_text(topic, value, width or console.width)
+                        console.print(line, highlight=False, soft_wrap=True)
                     seen += 1
     finally:
         await consumer.stop()
