@@ -53,6 +53,8 @@ def _credentials(settings: Settings) -> Any:
     ssl_context = kwargs.get("ssl_context")
     assert ssl_context is None or isinstance(ssl_context, ssl.SSLContext)
     if settings.security_protocol.startswith("SASL"):
+        if not settings.sasl_username or settings.sasl_password is None:
+            raise ValueError(f"{settings.security_protocol} needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD")
         return faust.SASLCredentials(
             username=str(kwargs["sasl_plain_username"]),
             password=str(kwargs["sasl_plain_password"]),
@@ -108,6 +110,9 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         autodiscover=False,
         topic_allow_declare=True,
         topic_disable_leader=False,
+        broker_session_timeout=settings.broker_session_timeout,
+        broker_heartbeat_interval=settings.broker_heartbeat_interval,
+        broker_rebalance_timeout=settings.broker_rebalance_timeout,
     )
 
     def topic(spec: catalog.TopicSpec, partitions: int | None = None) -> faust.TopicT:

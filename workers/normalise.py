@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from functools import lru_cache
 
 from inscriptis import get_text
@@ -35,9 +34,13 @@ _BLANK_LINES = re.compile(r"\n{2,}")
 # Control characters other than tab/newline become spaces; C1 controls too.
 _CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127, *range(128, 160)], " ")
 _CONTROL[13] = "\n"  # a lone CR is a line break
-# Near-identical copies: the pasted copy may differ by a few characters.
-_REPEAT_MIN_RATIO = 0.97
+# Near-identical copies: the pasted copy may differ by a few words.
+_REPEAT_MIN_JACCARD = 0.85
 _REPEAT_MIN_CHARS = 80
+# A candidate second copy must start with the same characters as the text.
+_HEAD_CHARS = 32
+_HEAD_PARAGRAPHS = 8
+_MAX_FULL_COMPARES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +74,23 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def _word_ngrams(text: str, n: int = 3) -> set[tuple[str, ...]]:
+    words = text.split(" ")
+    return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+
+
 def _same(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` the same text, give or take a few words? Linear time.
+
+    Word 3-gram Jaccard similarity rather than an edit ratio: difflib's
+    ratio is quadratic, and a hostile body must not stall the worker.
+    """
     if a == b:
         return True
     if min(len(a), len(b)) < _REPEAT_MIN_CHARS or abs(len(a) - len(b)) > 0.05 * max(len(a), len(b)):
         return False
-    matcher = SequenceMatcher(None, a, b, autojunk=False)
-    return matcher.quick_ratio() >= _REPEAT_MIN_RATIO and matcher.ratio() >= _REPEAT_MIN_RATIO
+    grams_a, grams_b = _word_ngrams(a), _word_ngrams(b)
+    return len(grams_a & grams_b) >= _REPEAT_MIN_JACCARD * len(grams_a | grams_b)
 
 
 def collapse_repeated(text: str) -> NormalisedText:
@@ -86,28 +99,46 @@ def collapse_repeated(text: str) -> NormalisedText:
     Works on paragraphs (``text`` is whitespace-normalised): the copy may keep
     its paragraphs or be run together into one, as in the seed article. A
     single paragraph that is two copies of itself is split in the middle.
+    Only splits near the middle whose second part starts like the text are
+    compared in full, so the cost stays linear in the length of the body.
     """
     paragraphs = text.split("\n\n")
     squashed = [_squash(p) for p in paragraphs]
     total = sum(len(s) for s in squashed) + len(squashed) - 1
+    head = " ".join(squashed[:_HEAD_PARAGRAPHS])[:_HEAD_CHARS]
+    candidates: list[tuple[int, int]] = []  # (distance from the middle, k)
     prefix = -1
     for k in range(1, len(paragraphs)):
         prefix += len(squashed[k - 1]) + 1
-        rest = total - prefix - 1
+        imbalance = abs(prefix - (total - prefix - 1))
         # Only a split near the middle can be two copies of one text.
-        if abs(prefix - rest) > 0.05 * total + 2:
+        if imbalance <= 0.05 * total + 2:
+            candidates.append((imbalance, k))
+    compared = 0
+    for _, k in sorted(candidates):
+        # The second part must start the way the text does...
+        if " ".join(squashed[k : k + _HEAD_PARAGRAPHS])[:_HEAD_CHARS] != head:
             continue
-        first, second = " ".join(squashed[:k]), " ".join(squashed[k:])
-        if _same(first, second):
+        # ...and only the few splits closest to the middle are compared in full.
+        if _same(" ".join(squashed[:k]), " ".join(squashed[k:])):
             return NormalisedText("\n\n".join(paragraphs[:k]), True)
+        compared += 1
+        if compared >= _MAX_FULL_COMPARES:
+            break
     if len(paragraphs) == 1:
         whole = squashed[0]
         middle = len(whole) // 2
+        head = whole[:_HEAD_CHARS]
+        compared = 0
         # Look for a space near the middle where both halves match.
         for offset in range(0, min(64, middle)):
             for cut in (middle - offset, middle + offset):
-                if 0 < cut < len(whole) and whole[cut] == " " and _same(whole[:cut], whole[cut + 1 :]):
-                    return NormalisedText(whole[:cut], True)
+                if 0 < cut < len(whole) and whole[cut] == " " and whole[cut + 1 : cut + 1 + _HEAD_CHARS] == head:
+                    if _same(whole[:cut], whole[cut + 1 :]):
+                        return NormalisedText(whole[:cut], True)
+                    compared += 1
+                    if compared >= _MAX_FULL_COMPARES:
+                        return NormalisedText(text, False)
     return NormalisedText(text, False)
 
 

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     web_port: int = 6066
     web_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape /metrics
     topic_partitions: int = 4
+    # How fast a dead worker's partitions move to the others (Kafka group protocol).
+    broker_session_timeout: float = 60.0
+    broker_heartbeat_interval: float = 3.0
+    broker_rebalance_timeout: float = 60.0
     topic_replication_factor: int = 1  # 3 on a production cluster
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     nlp_batch_size: int = 16  # articles per nlp.pipe call

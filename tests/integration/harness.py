@@ -174,3 +174,198 @@ class WorkerProcess:
 
 def run(coro: Any) -> Any:
     return asyncio.run(coro)
+
+
+# --------------------------------------------------------------------------- reliability helpers
+# (issue 7: crashes, broker restarts, hostile input). Appended; nothing above changed.
+
+#: Settings (WIREWATCH_BROKER_*) that make a dead member
+#: leaves the group after 10 s instead of 60 s, so a survivor or a restarted worker takes its
+#: partitions quickly. Kafka's group.min.session.timeout.ms (6 s) allows it.
+FAST_FAILOVER_ENV = {
+    "WIREWATCH_BROKER_SESSION_TIMEOUT": "10",
+    "WIREWATCH_BROKER_HEARTBEAT_INTERVAL": "1",
+    "WIREWATCH_BROKER_REBALANCE_TIMEOUT": "20",
+}
+
+_EN_WORDS = (
+    "army rebels town border shelling talks minister convoy village bridge province refugees aid council "
+    "envoy militia frontline capital airport district commander police election protest harbour road market "
+    "hospital school river valley mountain checkpoint ambassador summit treaty statement spokesman casualties "
+    "injured displaced camp supplies fuel water power grid winter farmers wheat harvest bank loan governor "
+    "court judge trial witness doctors nurses teachers students railway station tunnel port customs"
+).split()
+_FR_WORDS = (
+    "armée rebelles ville frontière pourparlers ministre convoi village pont province réfugiés aide conseil "
+    "émissaire milice capitale aéroport district commandant police élection manifestation port route marché "
+    "hôpital école rivière vallée montagne ambassadeur sommet traité déclaration porte-parole blessés déplacés "
+    "camp vivres carburant eau électricité hiver agriculteurs blé récolte banque prêt gouverneur tribunal juge "
+    "procès témoin médecins infirmières enseignants étudiants gare tunnel douane"
+).split()
+_ALERT_SENTENCES = {
+    "en": (
+        "Russian drones struck Kharkiv overnight despite the ceasefire, officials said.",
+        "Rebel fighters launched a ground offensive on the town of Marib despite the truce, witnesses said.",
+    ),
+    "fr": (
+        "Des frappes aériennes russes ont visé Alep malgré le cessez-le-feu, selon l'armée.",
+        "Les forces gouvernementales ont lancé une offensive terrestre contre la ville de Idleb, violant la trêve.",
+    ),
+}
+#: The alert types the alert sentences above raise (checked against the pipeline when written).
+ALERT_TYPES = frozenset({"ceasefire_violation", "airstrike", "ground_offensive"})
+
+
+def synthetic_articles(tag: str, n: int, alert_every: int = 20, seed: int = 0) -> list[tuple[str, bytes]]:
+    """``n`` distinct English/French raw articles of 60-100 words: (id, JSON value).
+
+    Word salad (with the article's number in it) so no two are near duplicates and NER stays
+    fast; every ``alert_every``-th article carries a sentence that raises alerts.
+    """
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        language = "fr" if i % 3 == 2 else "en"
+        words = _FR_WORDS if language == "fr" else _EN_WORDS
+        salad = [rng.choice(words) for _ in range(rng.randint(60, 90))]
+        sentences = [" ".join(salad[j : j + 12]).capitalize() + "." for j in range(0, len(salad), 12)]
+        sentences.insert(1, f"Dispatch {tag} {i}.")
+        if alert_every and i % alert_every == 0:
+            options = _ALERT_SENTENCES[language]
+            sentences.insert(2, options[(i // alert_every) % len(options)])
+        article_id = f"{tag}-{i}"
+        body = "\n\n".join(" ".join(sentences[j : j + 3]) for j in range(0, len(sentences), 3))
+        out.append((article_id, orjson.dumps({"id": article_id, "body": body, "language": language})))
+    return out
+
+
+async def collect_settled(bootstrap: str, start: dict[TopicPartition, int], done: Callable[[Collected], bool],
+                          timeout: float, quiet: float = 3.0,
+                          on_batch: Callable[[Collected], None] | None = None) -> Collected:
+    """Like ``collect``, then keep reading until nothing new came for ``quiet`` seconds.
+
+    The quiet period catches late copies (replays) after everything expected arrived.
+    ``on_batch`` is called after each fetch (a test can kill a worker from there).
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
+    await consumer.start()
+    consumer.assign(list(start))
+    for tp, off in start.items():
+        consumer.seek(tp, off)
+    got = Collected()
+    deadline = time.monotonic() + timeout
+    last_new = time.monotonic()
+    finished = False
+    try:
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                got.messages.extend((tp.topic, orjson.loads(r.value)) for r in records)
+            if batch:
+                last_new = time.monotonic()
+            if on_batch is not None:
+                on_batch(got)
+            if not finished and done(got):
+                finished, last_new = True, time.monotonic()
+            if finished and time.monotonic() - last_new >= quiet:
+                break
+    finally:
+        await consumer.stop()
+    return got
+
+
+def _without_processed_at(value: dict[str, Any]) -> bytes:
+    return orjson.dumps({k: v for k, v in value.items() if k != "processed_at"}, option=orjson.OPT_SORT_KEYS)
+
+
+@dataclass
+class Tally:
+    """Delivery figures for one run: what was expected, what came out, lost and doubled copies."""
+
+    expected: int
+    enriched: int  # messages on the enriched topic for the expected ids (copies included)
+    lost: list[str]
+    doubled: int  # extra copies on the enriched topic (by article id)
+    alerts: int  # alert messages for the expected ids (copies included)
+    alerts_doubled: int  # extra copies on the alerts topic (by alert_id)
+    alert_types: set[str]
+    alerts_missing: list[str]  # alert_ids listed in an enriched event but absent from news.alerts.v1
+    not_idempotent: list[str]  # keys whose copies differ (apart from processed_at)
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "expected": self.expected, "enriched_messages": self.enriched, "lost": len(self.lost),
+            "doubled": self.doubled, "alert_messages": self.alerts, "alerts_doubled": self.alerts_doubled,
+            "alert_types": sorted(self.alert_types), "alerts_missing": len(self.alerts_missing),
+            "not_idempotent": len(self.not_idempotent),
+        }
+
+
+def tally(got: Collected, expected_ids: Iterable[str]) -> Tally:
+    """Count lost and doubled outputs for ``expected_ids`` (other tests' messages are ignored)."""
+    expected = set(expected_ids)
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for value in got.on(catalog.ENRICHED.name):
+        if value.get("id") in expected:
+            by_id.setdefault(value["id"], []).append(value)
+    by_alert: dict[str, list[dict[str, Any]]] = {}
+    for value in got.on(catalog.ALERTS.name):
+        if value.get("article_id") in expected:
+            by_alert.setdefault(value["alert_id"], []).append(value)
+    listed = {a["alert_id"] for copies in by_id.values() for a in copies[0].get("alerts", [])}
+    differing = [k for k, copies in by_id.items() if len({_without_processed_at(c) for c in copies}) > 1]
+    differing += [k for k, copies in by_alert.items() if len({_without_processed_at(c) for c in copies}) > 1]
+    return Tally(
+        expected=len(expected),
+        enriched=sum(len(c) for c in by_id.values()),
+        lost=sorted(expected - set(by_id)),
+        doubled=sum(len(c) - 1 for c in by_id.values()),
+        alerts=sum(len(c) for c in by_alert.values()),
+        alerts_doubled=sum(len(c) - 1 for c in by_alert.values()),
+        alert_types={c[0]["type"] for c in by_alert.values()},
+        alerts_missing=sorted(listed - set(by_alert)),
+        not_idempotent=differing,
+    )
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct ports that were free on 127.0.0.1 a moment ago."""
+    import contextlib
+    import socket
+
+    with contextlib.ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
+def process_rss(pid: int) -> int:
+    """Resident set size in bytes of ``pid`` and its children (psutil)."""
+    import contextlib
+
+    import psutil
+
+    proc = psutil.Process(pid)
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(psutil.Error):  # a child may be gone already
+            total += child.memory_info().rss
+    return int(total)
+
+
+async def produce_paced(bootstrap: str, records: Sequence[tuple[bytes | None, bytes]], chunk: int = 50,
+                        pause: float = 0.5, topic: str = catalog.RAW.name) -> None:
+    """Produce ``records`` in chunks of ``chunk`` with ``pause`` seconds between chunks (a live feed)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for i in range(0, len(records), chunk):
+            futures = [await producer.send(topic, value, key=key) for key, value in records[i : i + chunk]]
+            for fut in futures:
+                await fut
+            await asyncio.sleep(pause)
+    finally:
+        await producer.stop()
