@@ -34,6 +34,7 @@ from topics.records import Article, DeadLetter, SourcePosition
 from .dedup import DedupState
 from .logs import about
 from .metrics import Metrics, faust_consumer_offsets
+from .normalise import detect_language
 from .pipeline import EnrichedResult, Pipeline, dead_letter
 from .settings import Settings
 from .validate import Rejection
@@ -134,13 +135,14 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     )
 
     # Dedup state: one partition, like its source topic (a changelog must match it).
+    # The LSH buckets are derived from the signatures and rebuilt in memory after
+    # each rebalance, before the first article is checked.
     tables = {
         name: app.Table(f"dedup-{name}", default=None, partitions=catalog.DEDUP.partitions)
-        for name in ("exact", "bands", "signatures")
+        for name in ("exact", "signatures")
     }
-    deduplicator = ww.pipeline.deduplicator(
-        DedupState(exact=tables["exact"], bands=tables["bands"], signatures=tables["signatures"])
-    )
+    deduplicator = ww.pipeline.deduplicator(DedupState(exact=tables["exact"], signatures=tables["signatures"]))
+    bands_stale = [True]
 
     raw_topic = topics[catalog.RAW.name]
     dedup_topic = topics[catalog.DEDUP.name]
@@ -193,6 +195,12 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 try:
                     article = Article.from_value(orjson.loads(raw))
                     now = time.time()
+                    if bands_stale[0]:  # tables are recovered by now: streams resume after recovery
+                        with about(None):
+                            started = time.monotonic()
+                            indexed = deduplicator.rebuild_bands(now)
+                            bands_stale[0] = False
+                            log.info("dedup index rebuilt: %d articles in %.2f s", indexed, time.monotonic() - started)
                     with metrics.stage("dedup"):
                         duplicate = Pipeline.dedup(deduplicator, article, now)
                     if duplicate is not None:
@@ -249,6 +257,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 await asyncio.sleep(settings.models_load_delay)
                 started = time.monotonic()
             loop = asyncio.get_running_loop()
+            # The language identifier loads its model on first use (~2 s): not inside the loop.
+            await loop.run_in_executor(None, detect_language, "warm up the language identifier")
             await loop.run_in_executor(None, ww.pipeline.load_models)
             log.info("models loaded in %.1f s", time.monotonic() - started)
         metrics.loaded(time.monotonic() - started)
@@ -256,6 +266,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
 
     def on_rebalance_complete(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         ww.assignment_known = True  # for /ready: the group gave this worker its partitions (maybe none)
+        bands_stale[0] = True  # the dedup tables may have moved here or changed elsewhere
 
     app.on_rebalance_complete.connect(on_rebalance_complete)
 

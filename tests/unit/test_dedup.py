@@ -92,3 +92,23 @@ def test_near_duplicate_record_serialises_with_orjson() -> None:
     assert duplicate is not None and duplicate.method == "near"
     assert type(duplicate.similarity) is float
     assert orjson.loads(orjson.dumps(duplicate.to_value()))["similarity"] == duplicate.similarity
+
+
+def test_band_index_is_rebuilt_from_the_signatures_alone() -> None:
+    """After a restart only exact + signatures come back (changelogs); the LSH buckets are recomputed."""
+    state = DedupState.in_memory()
+    Deduplicator(DedupConfig(), state).check("a", TEXT, 0)
+    durable = DedupState(exact=dict(state.exact), signatures=dict(state.signatures))  # bands lost
+    restarted = Deduplicator(DedupConfig(), durable)
+    assert restarted.rebuild_bands(now=1) == 1
+    assert restarted.state.bands == state.bands
+    verdict = restarted.check("b", TEXT.replace("Genève", "Lausanne"), 2)
+    assert (verdict.duplicate_of, verdict.method) == ("a", "near")
+
+
+def test_rebuild_skips_expired_signatures() -> None:
+    state = DedupState.in_memory()
+    d = Deduplicator(DedupConfig(window_seconds=10), state)
+    d.check("a", TEXT, 0)
+    assert d.rebuild_bands(now=100) == 0
+    assert state.bands == {}

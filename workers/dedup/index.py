@@ -1,12 +1,18 @@
 """Exact and near-duplicate detection over state kept in plain mappings.
 
-The state is three ``MutableMapping``s so that the same code runs on dicts (the
-one-process ``enrich`` and the tests) and on Faust tables backed by changelog
-topics (the worker, where a restarted or moved worker gets them back):
+The durable state is two ``MutableMapping``s so that the same code runs on
+dicts (the one-process ``enrich`` and the tests) and on Faust tables backed by
+changelog topics (the worker, where a restarted or moved worker gets them back):
 
 * ``exact``: content hash -> ``[root_id, seen_at]``
-* ``bands``: ``"<band>:<band hash>"`` -> ``[[article_id, seen_at], ...]`` (LSH buckets)
 * ``signatures``: article id -> ``[root_id, seen_at, signature (base64 uint32s)]``
+
+The LSH buckets (``bands``: ``"<band>:<band hash>"`` -> ``[[article_id, seen_at], ...]``)
+are derived from the signatures, so they live in memory only and
+``rebuild_bands()`` recomputes them after a restart or a rebalance. Writing
+them to a changelog would cost one Kafka message per band per article (14 at
+the default threshold) for state that can be recomputed in about a second per
+hundred thousand articles.
 
 MinHash signatures come from datasketch, and so do the LSH band/row split for
 the configured threshold (``MinHashLSH``'s false-positive/negative optimum).
@@ -25,7 +31,7 @@ import hashlib
 import zlib
 from collections import Counter
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -51,12 +57,12 @@ class DedupConfig:
 @dataclass(slots=True)
 class DedupState:
     exact: MutableMapping[str, Any]
-    bands: MutableMapping[str, Any]
     signatures: MutableMapping[str, Any]
+    bands: dict[str, list[list[Any]]] = field(default_factory=dict)  # derived, in memory
 
     @classmethod
     def in_memory(cls) -> DedupState:
-        return cls(exact={}, bands={}, signatures={})
+        return cls(exact={}, signatures={})
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +161,25 @@ class Deduplicator:
             bucket.append([article_id, now])
             self.state.bands[key] = bucket[-_MAX_BUCKET:]
 
+    def rebuild_bands(self, now: float) -> int:
+        """Recompute the in-memory LSH buckets from the signatures; returns how many were indexed."""
+        self.state.bands.clear()
+        entries = sorted(
+            ((entry[1], article_id, entry[2]) for article_id, entry in self.state.signatures.items()),
+            key=lambda item: (item[0], item[1]),
+        )
+        indexed = 0
+        for seen_at, article_id, encoded in entries:  # oldest first, as they were recorded
+            if not self._fresh(seen_at, now):
+                continue
+            for key in self.band_keys(self._decode(encoded)):
+                bucket = self.state.bands.setdefault(key, [])
+                bucket.append([article_id, seen_at])
+                if len(bucket) > _MAX_BUCKET:
+                    del bucket[0]
+            indexed += 1
+        return indexed
+
     def purge(self, now: float) -> int:
         """Delete entries older than the window; returns how many were removed."""
         removed = 0
@@ -166,7 +191,6 @@ class Deduplicator:
             kept = [e for e in bucket if self._fresh(e[1], now)]
             if not kept:
                 del self.state.bands[key]
-                removed += 1
             elif len(kept) != len(bucket):
                 self.state.bands[key] = kept
         return removed
