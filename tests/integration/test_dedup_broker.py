@@ -73,20 +73,26 @@ def test_copies_on_other_partitions_with_two_workers_are_all_reported(kafka: str
         time.sleep(3)  # let the group settle with both members before data flows
         run(produce(kafka, records, partition_of=lambda i: partitions[i]))
 
-        original_ids = {oid for oid, _ in originals}
+        all_ids = {oid for oid, _ in originals} | set(expected)
 
         def done(c: Collected) -> bool:
-            mine = [v for v in c.on(catalog.ENRICHED.name) if v["id"] in original_ids]
+            mine = [v for v in c.on(catalog.ENRICHED.name) if v["id"] in all_ids]
             return len(c.on(catalog.DUPLICATES.name)) >= 60 and len(mine) >= 140
 
         got = run(collect(kafka, start, done, timeout=300))
         assert w1.alive() and w2.alive(), w1.log_tail() + "\n----\n" + w2.log_tail()
     duplicates = got.on(catalog.DUPLICATES.name)
     assert len(duplicates) == 60, f"{len(duplicates)} duplicate messages"
-    assert {d["id"]: d["duplicate_of"] for d in duplicates} == expected
+    # Across partitions the copy may reach the dedup stage before its original: then
+    # the copy is "the first article of the cluster that the system saw" (DESIGN.md)
+    # and the original is reported as its duplicate. The pairs are what must be right.
+    assert {frozenset((d["id"], d["duplicate_of"])) for d in duplicates} == {
+        frozenset(pair) for pair in expected.items()
+    }
     assert {d["method"] for d in duplicates} == {"exact", "near"}
-    enriched_ids = {v["id"] for v in got.on(catalog.ENRICHED.name)}
-    assert enriched_ids == {oid for oid, _ in originals}  # copies are not enriched again
+    enriched_ids = {v["id"] for v in got.on(catalog.ENRICHED.name) if v["id"] in all_ids}
+    assert len(enriched_ids) == 140  # one per cluster: a duplicate is not enriched again
+    assert enriched_ids.isdisjoint(d["id"] for d in duplicates)
 
 
 def test_a_restarted_worker_still_knows_the_original(kafka: str, logs: Path) -> None:
