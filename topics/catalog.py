@@ -6,7 +6,7 @@ topics (``wirewatch.*``) carry work between the worker's own stages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = [
     "ALERTS",
@@ -15,9 +15,12 @@ __all__ = [
     "DEDUP",
     "DUPLICATES",
     "ENRICHED",
+    "PUBLIC",
     "RAW",
     "UNIQUE",
     "TopicSpec",
+    "catalog_for",
+    "internal_topics",
     "topic_by_name",
 ]
 
@@ -114,6 +117,23 @@ UNIQUE = TopicSpec(
 )
 
 CATALOG: tuple[TopicSpec, ...] = (RAW, DEADLETTER, DUPLICATES, ENRICHED, ALERTS, DEDUP, UNIQUE)
+PUBLIC: tuple[TopicSpec, ...] = tuple(spec for spec in CATALOG if spec.public)
+
+
+def internal_topics(app_id: str) -> tuple[TopicSpec, TopicSpec]:
+    """The dedup and unique topics of one application id.
+
+    Internal topics belong to one deployment: two app ids on one cluster must not
+    read each other's work in progress. The default id ("wirewatch") keeps the
+    catalog names.
+    """
+    dedup, unique = (replace(spec, name=spec.name.replace("wirewatch.", f"{app_id}.", 1)) for spec in (DEDUP, UNIQUE))
+    return dedup, unique
+
+
+def catalog_for(app_id: str) -> tuple[TopicSpec, ...]:
+    """Every topic one deployment uses: the public ones and its own internal ones."""
+    return PUBLIC + internal_topics(app_id)
 
 
 def topic_by_name(name: str) -> TopicSpec:

@@ -6,15 +6,16 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.structs import OffsetAndMetadata
 
-from topics.catalog import CATALOG, TopicSpec
+from topics.catalog import TopicSpec, catalog_for
 
 from .settings import Settings
 
-__all__ = ["TopicOutcome", "create_topics", "topic_partitions"]
+__all__ = ["TopicOutcome", "create_topics", "start_group_at_end", "topic_partitions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +26,10 @@ class TopicOutcome:
     note: str = ""
 
 
-async def create_topics(settings: Settings, specs: Sequence[TopicSpec] = CATALOG) -> list[TopicOutcome]:
-    """Create the missing topics; report existing ones (and partition mismatches)."""
+async def create_topics(settings: Settings, specs: Sequence[TopicSpec] | None = None) -> list[TopicOutcome]:
+    """Create the missing topics (default: the catalog for the app id); report existing ones."""
+    if specs is None:
+        specs = catalog_for(settings.app_id)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_list(), **settings.client_kwargs())
     await admin.start()
     try:
@@ -70,3 +73,26 @@ async def topic_partitions(bootstrap: list[str], topics: Sequence[str], **client
         if not d.get("error_code")
         for p in d.get("partitions", [])
     )
+
+
+async def start_group_at_end(settings: Settings, group: str, topics: Sequence[str]) -> int:
+    """Commit ``group``'s offsets at the current end of ``topics``; returns the partitions set.
+
+    A new consumer group (a new app id) would otherwise read the topics from the
+    beginning (Faust starts a new group at the earliest offset).
+    """
+    parts = await topic_partitions(settings.bootstrap_list(), topics, **settings.client_kwargs())
+    if not parts:
+        return 0
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_list(), group_id=group, enable_auto_commit=False,
+        **settings.client_kwargs(),
+    )
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(parts)
+        consumer.assign(parts)
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()
+    return len(parts)

@@ -124,9 +124,12 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             partitions=partitions or spec.partitions,
             retention=None,
             config=spec.config(),
+            # Faust creates a deployment's own internal topics when they are missing.
+            internal=not spec.public,
         )
 
-    topics = {spec.name: topic(spec) for spec in catalog.CATALOG}
+    dedup_spec, unique_spec = catalog.internal_topics(settings.app_id)
+    topics = {spec.name: topic(spec) for spec in catalog.catalog_for(settings.app_id)}
     ww = WirewatchApp(
         settings=settings,
         app=app,
@@ -138,17 +141,17 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     # The LSH buckets are derived from the signatures and rebuilt in memory after
     # each rebalance, before the first article is checked.
     tables = {
-        name: app.Table(f"dedup-{name}", default=None, partitions=catalog.DEDUP.partitions)
+        name: app.Table(f"dedup-{name}", default=None, partitions=dedup_spec.partitions)
         for name in ("exact", "signatures")
     }
     deduplicator = ww.pipeline.deduplicator(DedupState(exact=tables["exact"], signatures=tables["signatures"]))
     bands_stale = [True]
 
     raw_topic = topics[catalog.RAW.name]
-    dedup_topic = topics[catalog.DEDUP.name]
-    unique_topic = topics[catalog.UNIQUE.name]
+    dedup_topic = topics[dedup_spec.name]
+    unique_topic = topics[unique_spec.name]
     metrics = ww.metrics
-    source_topics = (catalog.RAW.name, catalog.DEDUP.name, catalog.UNIQUE.name)
+    source_topics = (catalog.RAW.name, dedup_spec.name, unique_spec.name)
     metrics.watch_consumer(lambda: faust_consumer_offsets(app, source_topics))
 
     async def send_json(spec: catalog.TopicSpec, key: str | bytes | None, value: dict[str, Any]) -> None:
@@ -180,7 +183,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                     if isinstance(outcome, DeadLetter):
                         await send_json(catalog.DEADLETTER, event.key, outcome.to_value())
                     else:
-                        await send_json(catalog.DEDUP, outcome.id, outcome.to_value())
+                        await send_json(dedup_spec, outcome.id, outcome.to_value())
                 except Exception as exc:
                     await internal_error(raw, event.key, where(event), exc)
 
@@ -190,7 +193,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     async def dedupe_articles(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             raw = event.value if isinstance(event.value, bytes) else b""
-            metrics.message_in(catalog.DEDUP.name)
+            metrics.message_in(dedup_spec.name)
             with about(event.key):
                 try:
                     article = Article.from_value(orjson.loads(raw))
@@ -206,7 +209,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                     if duplicate is not None:
                         await send_json(catalog.DUPLICATES, duplicate.id, duplicate.to_value())
                     else:
-                        await send_json(catalog.UNIQUE, article.id, article.to_value())
+                        await send_json(unique_spec, article.id, article.to_value())
                     if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: tables may change here
                         with about(None):
                             removed = deduplicator.purge(now)
@@ -230,7 +233,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         )
         async for events in batches:
             raws = [e.value if isinstance(e.value, bytes) else b"" for e in events]
-            metrics.message_in(catalog.UNIQUE.name, len(events))
+            metrics.message_in(unique_spec.name, len(events))
             metrics.batch(len(events))
             with about([e.key for e in events]):
                 try:

@@ -226,7 +226,7 @@ def topics_create(bootstrap: BootstrapOpt = None) -> None:
 def topics_list() -> None:
     """Print the topic catalog."""
     console = Console()
-    for spec in catalog.CATALOG:
+    for spec in catalog.catalog_for(_settings().app_id):
         console.print(
             f"{spec.name:<36} partitions={spec.partitions}  cleanup={spec.cleanup_policy:<8}"
             f" retention_ms={spec.retention_ms}  {spec.description}"

@@ -23,8 +23,8 @@ from rich.console import Console
 
 from topics import catalog
 
-from .admin import create_topics, topic_partitions
-from .inputs import count_records
+from .admin import create_topics, start_group_at_end, topic_partitions
+from .inputs import count_records, input_files
 from .produce import produce_files
 from .render import one_line
 from .settings import Settings
@@ -89,12 +89,13 @@ def run_demo(
     except LocalKafkaError as exc:
         err.print(f"[bold red]error:[/] {exc}")
         return 1
-    settings = settings.model_copy(update={"bootstrap_servers": broker.bootstrap})
+    app_id = f"wirewatch-demo-{int(time.time())}"
+    settings = settings.model_copy(update={"bootstrap_servers": broker.bootstrap, "app_id": app_id})
     err.print(f"[green]broker[/] answering on {broker.bootstrap}")
     for outcome in asyncio.run(create_topics(settings)):
         err.print(f"[dim]topic {outcome.name}: {'created' if outcome.created else 'exists'}[/]")
-
-    app_id = f"wirewatch-demo-{int(time.time())}"
+    # A fresh app id: earlier runs' records on the raw topic are not this demo's.
+    asyncio.run(start_group_at_end(settings, app_id, [catalog.RAW.name]))
     env = dict(os.environ)
     env.update(
         WIREWATCH_BOOTSTRAP_SERVERS=broker.bootstrap,
@@ -111,9 +112,16 @@ def run_demo(
             [sys.executable, "-m", "workers", "worker", "--no-web"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        total = count_records(inputs)
-        asyncio.run(produce_files(settings, inputs, catalog.RAW.name, total, err))
-        got = asyncio.run(_collect(settings, start_offsets, total, timeout, err))
+        # One file after the other, each once the previous one is through: records
+        # produced together land on several partitions, and which of two copies the
+        # dedup stage sees first would then be a race rather than the file order.
+        total = 0
+        got = []
+        for path in input_files(inputs):
+            count = count_records([path])
+            total += count
+            asyncio.run(produce_files(settings, [path], catalog.RAW.name, count, err))
+            got = asyncio.run(_collect(settings, start_offsets, total, timeout, err))
     finally:
         if not keep_running:
             worker.terminate()

@@ -145,9 +145,9 @@ class Metrics:
         # Label values known in advance start at 0, so rate() and absent() behave from the first scrape.
         for method in ("exact", "near"):
             self.duplicates.labels(method=method)
-        for spec in (catalog.DEDUP, catalog.UNIQUE, catalog.DEADLETTER, catalog.DUPLICATES, catalog.ENRICHED,
-                     catalog.ALERTS):
-            self.messages_out.labels(topic=spec.name)
+        for spec in catalog.PUBLIC:
+            if spec is not catalog.RAW:
+                self.messages_out.labels(topic=spec.name)
 
     # -- updates ---------------------------------------------------------------
     def message_in(self, topic: str, n: int = 1) -> None:

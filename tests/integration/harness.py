@@ -23,13 +23,15 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
 
 from topics import catalog
-from workers.admin import topic_partitions
+from workers.admin import start_group_at_end, topic_partitions
+from workers.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE_TOPICS = (catalog.RAW.name, catalog.DEDUP.name, catalog.UNIQUE.name)
+def source_topics(app_id: str) -> tuple[str, ...]:
+    """The topics an app's consumer group reads: the raw topic and its own internal ones."""
+    return (catalog.RAW.name, *(spec.name for spec in catalog.internal_topics(app_id)))
 OUTPUT_TOPICS = (catalog.ENRICHED.name, catalog.ALERTS.name, catalog.DUPLICATES.name, catalog.DEADLETTER.name)
 
 
@@ -50,17 +52,9 @@ async def end_offsets(bootstrap: str, topics: Iterable[str] = OUTPUT_TOPICS) -> 
         await consumer.stop()
 
 
-async def commit_group_at_end(bootstrap: str, group: str, topics: Iterable[str] = SOURCE_TOPICS) -> None:
-    """Make ``group`` start at the current end of ``topics``."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        parts = await _partitions(bootstrap, topics)
-        ends = await consumer.end_offsets(parts)
-        consumer.assign(parts)
-        await consumer.commit({tp: OffsetAndMetadata(off, "") for tp, off in ends.items()})
-    finally:
-        await consumer.stop()
+async def commit_group_at_end(bootstrap: str, group: str, topics: Iterable[str] | None = None) -> None:
+    """Make ``group`` (an app id) start at the current end of ``topics`` (default: the ones it reads)."""
+    await start_group_at_end(Settings(bootstrap_servers=bootstrap), group, list(topics or source_topics(group)))
 
 
 async def produce(bootstrap: str, records: Sequence[tuple[bytes | None, bytes]], topic: str = catalog.RAW.name,

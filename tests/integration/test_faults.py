@@ -196,5 +196,6 @@ def _holds_dedup(worker: WorkerProcess) -> bool:
     """Whether the worker's last logged assignment includes the dedup topic (best effort)."""
     text = worker.log_path.read_text("utf-8", "replace") if worker.log_path.exists() else ""
     last = text.rfind("Actives:")  # faust logs its active assignment as a table
-    return last >= 0 and catalog.DEDUP.name in text[last : last + 3000]
+    dedup_topic = catalog.internal_topics(worker.env["WIREWATCH_APP_ID"])[0].name
+    return last >= 0 and dedup_topic in text[last : last + 3000]
 

@@ -15,6 +15,9 @@ from workers.app import WirewatchApp, create_app
 from workers.pipeline import Pipeline
 from workers.settings import Settings
 
+APP_ID = "wirewatch-unit"
+DEDUP_TOPIC, UNIQUE_TOPIC = catalog.internal_topics(APP_ID)  # this app's internal topics
+
 
 @pytest.fixture(scope="module")
 def pipeline() -> Pipeline:
@@ -23,7 +26,7 @@ def pipeline() -> Pipeline:
 
 @pytest.fixture
 def ww(pipeline: Pipeline) -> Iterator[WirewatchApp]:
-    ww = create_app(Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit"), pipeline=pipeline)
+    ww = create_app(Settings(store="memory://", web_enabled=False, app_id=APP_ID), pipeline=pipeline)
     ww.app.finalize()
     ww.app.conf.store = "memory://"
     ww.app.flow_control.resume()
@@ -46,7 +49,7 @@ async def test_validate_agent_routes_bad_input_to_dead_letters_and_good_to_dedup
         await agent.put(orjson.dumps({"id": "seed", "body": seed_text}), key=b"seed")
     dead = sent(ww, catalog.DEADLETTER)
     assert [(k, v["code"]) for k, v in dead] == [(b"k1", "invalid_json")]
-    forwarded = sent(ww, catalog.DEDUP)
+    forwarded = sent(ww, DEDUP_TOPIC)
     assert [k for k, _ in forwarded] == [b"seed"]
     assert forwarded[0][1]["body_repeated"] is True and forwarded[0][1]["language"] == "fr"
 
@@ -57,7 +60,7 @@ async def test_dedupe_agent_forwards_the_first_and_reports_the_copy(ww: Wirewatc
     async with ww.agents["dedupe"].test_context() as agent:
         await agent.put(orjson.dumps(first.to_value()), key=b"a")
         await agent.put(orjson.dumps(copy.to_value()), key=b"b")
-    assert [k for k, _ in sent(ww, catalog.UNIQUE)] == [b"a"]
+    assert [k for k, _ in sent(ww, UNIQUE_TOPIC)] == [b"a"]
     dups = sent(ww, catalog.DUPLICATES)
     assert [(v["id"], v["duplicate_of"], v["method"]) for _, v in dups] == [("b", "a", "exact")]
 
@@ -93,4 +96,4 @@ async def test_a_bug_in_a_stage_becomes_an_internal_error_dead_letter(
     dead = sent(ww, catalog.DEADLETTER)
     assert [(k, v["code"]) for k, v in dead] == [(b"a", "internal_error")] * 2
     assert "simulated bug" in dead[0][1]["message"]
-    assert sent(ww, catalog.UNIQUE) == []
+    assert sent(ww, UNIQUE_TOPIC) == []

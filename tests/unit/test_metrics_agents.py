@@ -15,6 +15,9 @@ from workers.pipeline import Pipeline
 from workers.settings import Settings
 from workers.web import readiness
 
+APP_ID = "wirewatch-unit-metrics"
+DEDUP_TOPIC, UNIQUE_TOPIC = catalog.internal_topics(APP_ID)  # this app's internal topics
+
 
 @pytest.fixture(scope="module")
 def pipeline() -> Pipeline:
@@ -23,7 +26,7 @@ def pipeline() -> Pipeline:
 
 @pytest.fixture
 def ww(pipeline: Pipeline) -> Iterator[WirewatchApp]:
-    ww = create_app(Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-metrics"), pipeline=pipeline)
+    ww = create_app(Settings(store="memory://", web_enabled=False, app_id=APP_ID), pipeline=pipeline)
     ww.app.finalize()
     ww.app.conf.store = "memory://"
     ww.app.flow_control.resume()
@@ -45,7 +48,7 @@ async def test_validate_counts_records_in_dead_letters_by_code_and_times_the_sta
         await agent.put(orjson.dumps({"id": "seed", "body": seed_text}), key=b"seed")
     assert sample(ww, "wirewatch_messages_in_total", topic=catalog.RAW.name) == 2
     assert sample(ww, "wirewatch_dead_letters_total", code="invalid_json") == 1
-    assert sample(ww, "wirewatch_messages_out_total", topic=catalog.DEDUP.name) == 1
+    assert sample(ww, "wirewatch_messages_out_total", topic=DEDUP_TOPIC.name) == 1
     assert sample(ww, "wirewatch_stage_seconds_count", stage="validate") == 2
 
 
@@ -56,7 +59,7 @@ async def test_dedupe_counts_duplicates_by_method(ww: WirewatchApp, seed_text: s
         await agent.put(orjson.dumps(first.to_value()), key=b"a")
         await agent.put(orjson.dumps(copy.to_value()), key=b"b")
     assert sample(ww, "wirewatch_duplicates_total", method="exact") == 1
-    assert sample(ww, "wirewatch_messages_out_total", topic=catalog.UNIQUE.name) == 1
+    assert sample(ww, "wirewatch_messages_out_total", topic=UNIQUE_TOPIC.name) == 1
     assert sample(ww, "wirewatch_stage_seconds_count", stage="dedup") == 2
 
 
