@@ -27,19 +27,24 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# A temp dir of this checkout's own: pytest's shared /tmp/pytest-of-$USER rotation
+# would let another checkout's run delete a running broker's data.
+PYTEST := $(BIN)/pytest -q --basetemp=.wirewatch/pytest
+
 unit: setup
-	$(BIN)/pytest -m "not integration" -q
+	$(PYTEST) -m "not integration"
 
 integration: setup
-	$(BIN)/pytest -m integration -q
+	$(PYTEST) -m integration
 
 test: setup lint
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 eval: setup
 	$(BIN)/wirewatch eval seeds/eval
 
 bench: setup
+	$(BIN)/python benchmarks/dedup_bench.py
 	$(BIN)/python benchmarks/pipeline_bench.py
 
 clean:

@@ -95,8 +95,10 @@ def test_copies_on_other_partitions_with_two_workers_are_all_reported(kafka: str
     assert enriched_ids.isdisjoint(d["id"] for d in duplicates)
 
 
-def test_a_restarted_worker_still_knows_the_original(kafka: str, logs: Path) -> None:
-    """Original, then worker stopped and a new one started (memory store: state from changelogs), then copy."""
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+def test_a_restarted_worker_still_knows_the_original(kafka: str, logs: Path, store: str) -> None:
+    """Original, worker stopped, a new one started, then the copy: memory:// recovers the tables from their
+    changelogs, rocksdb:// (production) from its files on disk."""
     rng = random.Random(11)
     tag = uuid.uuid4().hex[:6]
     oid, cid = f"orig-{tag}", f"copy-{tag}"
@@ -104,14 +106,15 @@ def test_a_restarted_worker_still_knows_the_original(kafka: str, logs: Path) -> 
     app_id = new_app_id("restart")
     run(commit_group_at_end(kafka, app_id))
     start = run(end_offsets(kafka))
-    with WorkerProcess(kafka, app_id, logs, "first") as first:
+    with WorkerProcess(kafka, app_id, logs, "first", WIREWATCH_STORE=store) as first:
         run(produce(kafka, [(oid.encode(), orjson.dumps({"id": oid, "body": text, "language": "en"}))]))
         got = run(collect(kafka, start, lambda c: any(v["id"] == oid for v in c.on(catalog.ENRICHED.name)), 180))
         assert any(v["id"] == oid for v in got.on(catalog.ENRICHED.name)), first.log_tail()
     assert not first.alive()
 
     start = run(end_offsets(kafka))
-    with WorkerProcess(kafka, app_id, logs, "second") as second:
+    data_dir = str(first.env["WIREWATCH_DATA_DIR"])  # the restarted worker finds the RocksDB files here
+    with WorkerProcess(kafka, app_id, logs, "second", WIREWATCH_STORE=store, WIREWATCH_DATA_DIR=data_dir) as second:
         second.wait_ready()
         copy = variant(text, 2, rng)
         run(produce(kafka, [(cid.encode(), orjson.dumps({"id": cid, "body": copy, "language": "en"}))]))

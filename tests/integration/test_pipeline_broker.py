@@ -12,7 +12,7 @@ import pytest
 from topics import catalog
 from topics.schemas import validator_for
 
-from .harness import WorkerProcess, collect, commit_group_at_end, end_offsets, new_app_id, produce, run
+from .harness import Collected, WorkerProcess, collect, commit_group_at_end, end_offsets, new_app_id, produce, run
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +26,11 @@ def test_seed_article_comes_out_enriched_in_french_with_body_repeated(kafka: str
     with WorkerProcess(kafka, app_id, logs) as worker:
         value = orjson.dumps({"id": article_id, "body": seed_text, "source": "AFP"})
         run(produce(kafka, [(article_id.encode(), value)]))
-        got = run(collect(kafka, start, lambda c: any(v["id"] == article_id for v in c.on(catalog.ENRICHED.name)
-                                                       if "id" in v), timeout=180))
+        def done(c: Collected) -> bool:
+            alerts = {a["type"] for a in c.on(catalog.ALERTS.name) if a["article_id"] == article_id}
+            return any(v["id"] == article_id for v in c.on(catalog.ENRICHED.name)) and len(alerts) >= 3
+
+        got = run(collect(kafka, start, done, timeout=180))
         mine = [v for v in got.on(catalog.ENRICHED.name) if v.get("id") == article_id]
         assert len(mine) == 1, f"no enriched event; worker log:\n{worker.log_tail()}"
     event = mine[0]
@@ -36,6 +39,19 @@ def test_seed_article_comes_out_enriched_in_french_with_body_repeated(kafka: str
     assert event["text"].count("Nous sommes très préoccupés") == 1
     errors = [e.message for e in validator_for(catalog.ENRICHED.name).iter_errors(event)]
     assert errors == []
+
+    # news.alerts.v1: one alert per type, keyed by alert_id, its evidence span into the enriched text
+    alerts = {a["type"]: a for a in got.on(catalog.ALERTS.name) if a["article_id"] == article_id}
+    assert set(alerts) == {"ceasefire_violation", "airstrike", "ground_offensive"}
+    assert alerts["ceasefire_violation"]["hedged"] is True
+    assert "pourraient violer la cessation des hostilités" in alerts["ceasefire_violation"]["sentence"]
+    assert "frappes russes" in alerts["airstrike"]["sentence"]
+    assert "offensive" in alerts["ground_offensive"]["sentence"]
+    for alert in alerts.values():
+        start_char, end_char = alert["span"]
+        assert event["text"][start_char:end_char] == alert["sentence"]
+        assert validator_for(catalog.ALERTS.name).is_valid(alert)
+    assert {a["alert_id"] for a in event["alerts"]} >= {a["alert_id"] for a in alerts.values()}
 
 
 def test_bad_and_good_records_interleaved_all_accounted_for(kafka: str, logs: Path) -> None:
