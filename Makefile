@@ -29,7 +29,7 @@ lint: setup
 
 # A temp dir of this checkout's own: pytest's shared /tmp/pytest-of-$USER rotation
 # would let another checkout's run delete a running broker's data.
-PYTEST := $(BIN)/pytest -q --basetemp=.wirewatch/pytest
+PYTEST := $(BIN)/pytest -q --basetemp=.pytest-tmp
 
 unit: setup
 	$(PYTEST) -m "not integration"
