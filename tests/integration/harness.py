@@ -25,7 +25,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from topics import catalog
-from workers.admin import start_group_at_end, topic_partitions
+from workers.admin import create_topics, start_group_at_end, topic_partitions
 from workers.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,9 @@ async def end_offsets(bootstrap: str, topics: Iterable[str] = OUTPUT_TOPICS) -> 
 
 async def commit_group_at_end(bootstrap: str, group: str, topics: Iterable[str] | None = None) -> None:
     """Make ``group`` (an app id) start at the current end of ``topics`` (default: the ones it reads)."""
-    await start_group_at_end(Settings(bootstrap_servers=bootstrap), group, list(topics or source_topics(group)))
+    settings = Settings(bootstrap_servers=bootstrap, app_id=group)
+    await create_topics(settings)  # the app's own internal topics too, so every partition gets an offset
+    await start_group_at_end(settings, group, list(topics or source_topics(group)))
 
 
 async def produce(bootstrap: str, records: Sequence[tuple[bytes | None, bytes]], topic: str = catalog.RAW.name,
