@@ -2,38 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
-from unittest.mock import AsyncMock
 
 import orjson
 import pytest
 
 from topics import catalog
 from topics.records import Article
-from workers.app import WirewatchApp, create_app
+from workers.app import WirewatchApp
 from workers.pipeline import Pipeline
-from workers.settings import Settings
 
 APP_ID = "wirewatch-unit"
 DEDUP_TOPIC, UNIQUE_TOPIC = catalog.internal_topics(APP_ID)  # this app's internal topics
 
 
-@pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    return Pipeline(Settings(), load_models=True)
-
-
 @pytest.fixture
-def ww(pipeline: Pipeline) -> Iterator[WirewatchApp]:
-    ww = create_app(Settings(store="memory://", web_enabled=False, app_id=APP_ID), pipeline=pipeline)
-    ww.app.finalize()
-    ww.app.conf.store = "memory://"
-    ww.app.flow_control.resume()
-    ww.models_ready.set()
-    for topic in ww.topics.values():
-        topic.send = AsyncMock()  # type: ignore[method-assign]
-    yield ww
+def ww(app_under_test: Callable[[str], WirewatchApp]) -> WirewatchApp:
+    return app_under_test(APP_ID)
 
 
 def sent(ww: WirewatchApp, spec: catalog.TopicSpec) -> list[tuple[Any, dict[str, Any]]]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from unittest.mock import AsyncMock
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -19,21 +18,9 @@ APP_ID = "wirewatch-unit-metrics"
 DEDUP_TOPIC, UNIQUE_TOPIC = catalog.internal_topics(APP_ID)  # this app's internal topics
 
 
-@pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    return Pipeline(Settings(), load_models=True)
-
-
 @pytest.fixture
-def ww(pipeline: Pipeline) -> Iterator[WirewatchApp]:
-    ww = create_app(Settings(store="memory://", web_enabled=False, app_id=APP_ID), pipeline=pipeline)
-    ww.app.finalize()
-    ww.app.conf.store = "memory://"
-    ww.app.flow_control.resume()
-    ww.models_ready.set()
-    for topic in ww.topics.values():
-        topic.send = AsyncMock()  # type: ignore[method-assign]
-    yield ww
+def ww(app_under_test: Callable[[str], WirewatchApp]) -> WirewatchApp:
+    return app_under_test(APP_ID)
 
 
 def sample(ww: WirewatchApp, name: str, **labels: str) -> float | None:

@@ -1,0 +1,35 @@
+"""Unit-test fixtures: the loaded pipeline (once per session) and Faust apps under test_context()."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from unittest.mock import AsyncMock
+
+import pytest
+
+from workers.app import WirewatchApp, create_app
+from workers.pipeline import Pipeline
+from workers.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def pipeline() -> Pipeline:
+    """spaCy pipelines, gazetteers and rules, loaded once for every test that needs them."""
+    return Pipeline(Settings(), load_models=True)
+
+
+@pytest.fixture
+def app_under_test(pipeline: Pipeline) -> Callable[[str], WirewatchApp]:
+    """A factory of apps for ``agent.test_context()``: memory store, one AsyncMock per topic's send."""
+
+    def make(app_id: str) -> WirewatchApp:
+        ww = create_app(Settings(store="memory://", web_enabled=False, app_id=app_id), pipeline=pipeline)
+        ww.app.finalize()
+        ww.app.conf.store = "memory://"
+        ww.app.flow_control.resume()
+        ww.models_ready.set()
+        for topic in ww.topics.values():
+            topic.send = AsyncMock()  # type: ignore[method-assign]
+        return ww
+
+    return make
