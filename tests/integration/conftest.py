@@ -8,7 +8,6 @@ reason; they never skip.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,18 +17,15 @@ from workers.admin import create_topics
 from workers.localkafka import LocalKafkaConfig, start, stop
 from workers.settings import Settings
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .harness import free_ports
 
 
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap address of a running local Apache Kafka broker with the catalog's topics."""
     state = tmp_path_factory.mktemp("kafka")
-    config = LocalKafkaConfig(port=_free_port(), controller_port=_free_port(), state_dir=state)
+    port, controller_port = free_ports(2)  # held together, so never the same port twice
+    config = LocalKafkaConfig(port=port, controller_port=controller_port, state_dir=state)
     status = start(config, timeout=120)
     try:
         asyncio.run(create_topics(Settings(bootstrap_servers=status.bootstrap)))

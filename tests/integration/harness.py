@@ -10,8 +10,10 @@ producing. Topic names stay the public ones.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -328,9 +330,6 @@ def tally(got: Collected, expected_ids: Iterable[str]) -> Tally:
 
 def free_ports(n: int) -> list[int]:
     """``n`` distinct ports that were free on 127.0.0.1 a moment ago."""
-    import contextlib
-    import socket
-
     with contextlib.ExitStack() as stack:
         socks = [stack.enter_context(socket.socket()) for _ in range(n)]
         for sock in socks:

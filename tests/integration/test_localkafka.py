@@ -7,7 +7,6 @@ the developer already runs on 9092. The jars come from the shared cache (first r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
 import socket
@@ -25,18 +24,11 @@ from aiokafka.errors import KafkaError
 from workers import localkafka
 from workers.localkafka import LocalKafkaConfig, LocalKafkaError
 
+from .harness import free_ports
+
 pytestmark = pytest.mark.integration
 
 SCRAM_USER = ("wirewatch-test", "s3cret-Pass.word")
-
-
-def free_ports(n: int) -> list[int]:
-    """n distinct ports that were free on 127.0.0.1 a moment ago."""
-    with contextlib.ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in socks]
 
 
 def make_config(state_dir: Path, *, sasl: bool = False) -> LocalKafkaConfig:
