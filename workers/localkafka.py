@@ -367,6 +367,10 @@ def _alive(pid: int) -> bool:
     with contextlib.suppress(OSError):
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
         if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            # It exited between the waitpid above and now: reap it if it is our child,
+            # so no zombie is left under this pid.
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
             return False
     return True
 

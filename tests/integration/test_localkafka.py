@@ -7,6 +7,7 @@ the developer already runs on 9092. The jars come from the shared cache (first r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import socket
@@ -43,10 +44,14 @@ def make_config(state_dir: Path, *, sasl: bool = False) -> LocalKafkaConfig:
 
 
 def pid_alive(pid: int) -> bool:
+    """A running process; an exited one waiting to be reaped (zombie) counts as dead."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    with contextlib.suppress(OSError):
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
     return True
 
 
@@ -84,6 +89,11 @@ async def test_topic_round_trip_with_aiokafka(broker: LocalKafkaConfig) -> None:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        # The broker's metadata catches up with a new topic within moments, not at once.
+        for _ in range(50):
+            if topic in await admin.list_topics():
+                break
+            await asyncio.sleep(0.2)
         assert topic in await admin.list_topics()
     finally:
         await admin.close()
