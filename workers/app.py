@@ -31,11 +31,13 @@ from mode.types.signals import BaseSignalT
 from topics import catalog
 from topics.records import Article, DeadLetter, SourcePosition
 
+from .continuity import Continuity, Step
 from .dedup import DedupState
 from .logs import about
-from .metrics import Metrics, faust_consumer_offsets
+from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .normalise import detect_language
 from .pipeline import EnrichedResult, Pipeline, dead_letter
+from .recovery import keep_records_fetched_during_seek
 from .settings import Settings
 from .validate import Rejection
 from .web import install_pages
@@ -171,11 +173,38 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         message = event.message
         return SourcePosition(message.topic, message.partition, message.offset)
 
+    continuity = Continuity()
+
+    def watch(event: faust.EventT[bytes]) -> None:
+        """Log where each partition resumes after a rebalance, and any offsets skipped (see continuity.py)."""
+        message = event.message
+        step, previous = continuity.see(message.topic, message.partition, message.offset)
+        if step is Step.FIRST:
+            committed = committed_offset(app, message.tp)
+            if committed is not None and message.offset > committed:
+                skipped = message.offset - committed
+                metrics.skipped(message.topic, skipped)
+                log.warning(
+                    "%s[%d] resumes at offset %d but the group committed %d: %d records skipped "
+                    "(deleted by retention, or not delivered)",
+                    message.topic, message.partition, message.offset, committed, skipped,
+                )
+            else:
+                log.info("%s[%d] resumes at offset %d", message.topic, message.partition, message.offset)
+        elif step is Step.GAP:
+            assert previous is not None
+            metrics.skipped(message.topic, message.offset - previous - 1)
+            log.warning(
+                "%s[%d]: offset %d follows %d: %d records skipped",
+                message.topic, message.partition, message.offset, previous, message.offset - previous - 1,
+            )
+
     @app.agent(raw_topic, name="validate_articles")
     async def validate_articles(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             raw = event.value if isinstance(event.value, bytes) else b""
             metrics.message_in(catalog.RAW.name)
+            watch(event)
             with about(event.key):
                 try:
                     with metrics.stage("validate"):
@@ -194,6 +223,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         async for event in stream.events():
             raw = event.value if isinstance(event.value, bytes) else b""
             metrics.message_in(dedup_spec.name)
+            watch(event)
             with about(event.key):
                 try:
                     article = Article.from_value(orjson.loads(raw))
@@ -234,6 +264,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         async for events in batches:
             raws = [e.value if isinstance(e.value, bytes) else b"" for e in events]
             metrics.message_in(unique_spec.name, len(events))
+            for event in events:
+                watch(event)
             metrics.batch(len(events))
             with about([e.key for e in events]):
                 try:
@@ -270,8 +302,15 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     def on_rebalance_complete(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         ww.assignment_known = True  # for /ready: the group gave this worker its partitions (maybe none)
         bands_stale[0] = True  # the dedup tables may have moved here or changed elsewhere
+        continuity.reset()  # partitions resume at their committed offsets from here on
+        keep_fetched.arm()  # Faust's next flow_control.resume() must not empty the agents' queues
 
+    def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
+        keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
+
+    keep_fetched = keep_records_fetched_during_seek(app)
     app.on_rebalance_complete.connect(on_rebalance_complete)
+    app.on_partitions_revoked.connect(on_partitions_revoked)
 
     ww.agents = {
         "validate": validate_articles,

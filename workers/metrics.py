@@ -36,7 +36,7 @@ from prometheus_client.registry import Collector
 
 from topics import catalog
 
-__all__ = ["CONTENT_TYPE", "PREFIX", "Metrics", "PartitionOffsets", "faust_consumer_offsets"]
+__all__ = ["CONTENT_TYPE", "PREFIX", "Metrics", "PartitionOffsets", "committed_offset", "faust_consumer_offsets"]
 
 PREFIX = "wirewatch"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -137,6 +137,13 @@ class Metrics:
             f"{PREFIX}_enrich_batch_size", "Articles per enrich batch (one nlp.pipe call).",
             buckets=_BATCH_BUCKETS, registry=r,
         )
+        self.skipped_offsets = Counter(
+            f"{PREFIX}_skipped_offsets",
+            "Source offsets never delivered to an agent (a jump within an assignment, or a resume past the "
+            "committed offset), per topic. Expected 0; see continuity.py.",
+            ["topic"],
+            registry=r,
+        )
         self.models_loaded = Gauge(f"{PREFIX}_models_loaded", "1 once the spaCy models are loaded.", registry=r)
         self.models_load_seconds = Gauge(
             f"{PREFIX}_models_load_seconds", "How long loading the models took.", registry=r
@@ -170,6 +177,9 @@ class Metrics:
         with self.stage_seconds.labels(stage=name).time():
             yield
 
+    def skipped(self, topic: str, n: int) -> None:
+        self.skipped_offsets.labels(topic=topic).inc(n)
+
     def batch(self, size: int) -> None:
         self.batch_size.observe(size)
 
@@ -185,6 +195,15 @@ class Metrics:
     def render(self) -> bytes:
         """The registry in Prometheus' text format."""
         return generate_latest(self.registry)
+
+
+def committed_offset(app: Any, tp: Any) -> int | None:
+    """The offset ``app``'s consumer last committed (or found committed) on ``tp``; None if unknown."""
+    try:
+        value = getattr(app.consumer, "_committed_offset", {}).get(tp)
+    except Exception:  # consumer not started yet, or stopping
+        return None
+    return value if isinstance(value, int) else None
 
 
 def faust_consumer_offsets(app: Any, topics: Iterable[str]) -> list[PartitionOffsets]:

@@ -106,8 +106,10 @@ async def collect(bootstrap: str, start: dict[TopicPartition, int], done: Callab
 class WorkerProcess:
     """``wirewatch worker`` in a subprocess, with its log kept for failure messages."""
 
-    def __init__(self, bootstrap: str, app_id: str, log_dir: Path, name: str = "worker", **env: str) -> None:
+    def __init__(self, bootstrap: str, app_id: str, log_dir: Path, name: str = "worker",
+                 module: str = "workers", **env: str) -> None:
         self.log_path = log_dir / f"{app_id}-{name}.log"
+        self.module = module  # run as ``python -m <module> worker``: the CLI, or a test's wrapper of it
         self.env = dict(os.environ)
         self.env.update(
             WIREWATCH_BOOTSTRAP_SERVERS=bootstrap,
@@ -123,7 +125,7 @@ class WorkerProcess:
     def start(self) -> WorkerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workers", "worker", "--no-web", "--loglevel", "info"],
+            [sys.executable, "-m", self.module, "worker", "--no-web", "--loglevel", "info"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()

@@ -1,0 +1,32 @@
+"""``wirewatch worker`` with Faust's seek to the committed offsets slowed down.
+
+Used by ``test_recovery_window.py``: after a rebalance, faust-streaming seeks
+the stream partitions to their committed offsets and then empties the agents'
+queues. Holding the seek for ``SLOW_SEEK_SECONDS`` widens the window between
+the two, so a record fetched in it would be dropped every time instead of now
+and then. Nothing else changes.
+
+    python -m tests.integration.slow_seek_worker worker ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from faust.transport.consumer import Consumer
+
+_perform_seek = Consumer.perform_seek
+
+
+async def _slow_perform_seek(self: Consumer) -> None:
+    await _perform_seek(self)
+    await asyncio.sleep(float(os.environ.get("SLOW_SEEK_SECONDS", "2")))
+
+
+Consumer.perform_seek = _slow_perform_seek  # type: ignore[method-assign]
+
+if __name__ == "__main__":
+    from workers.cli import main
+
+    main()

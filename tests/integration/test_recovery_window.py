@@ -1,0 +1,91 @@
+"""Records fetched while Faust seeks to the committed offsets after a rebalance are not lost.
+
+faust-streaming 0.15 resumes the stream partitions, awaits the seek to the
+committed offsets while its fetcher runs, then empties every agent's queue
+(``flow_control.resume()``). A record fetched in that window was dropped from
+the queue but counted as read: never delivered, and the partition's commit
+stalled before it. It bit after a SIGKILL, when the new worker's enrich agent
+was still loading its models and its queue held records (issue 7). The worker
+keeps those records (``workers/recovery.py``).
+
+Here the window is widened on purpose (``slow_seek_worker.py`` holds the seek
+for 2 s) on a restart that must recover the dedup tables (so the fetcher runs
+during the seek), with records already waiting on the unique topic: without
+the fix every one of them is lost, every time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+
+from topics import catalog
+from topics.records import Article
+from workers.pipeline import Pipeline
+from workers.settings import Settings
+
+from .harness import (
+    WorkerProcess,
+    collect_settled,
+    commit_group_at_end,
+    end_offsets,
+    new_app_id,
+    produce,
+    run,
+    synthetic_articles,
+    tally,
+)
+
+pytestmark = pytest.mark.integration
+
+WAITING = 40  # on the unique topic before the worker starts
+LATER = 10  # produced once the worker is ready
+
+
+def unique_records(tag: str, n: int, seed: int) -> list[tuple[bytes, bytes]]:
+    """``n`` validated articles as the dedup stage writes them to the unique topic."""
+    pipeline = Pipeline(Settings(), load_models=False)
+    out = []
+    for article_id, raw in synthetic_articles(tag, n, seed=seed):
+        article = pipeline.validate(raw)
+        assert isinstance(article, Article), article
+        out.append((article_id.encode(), orjson.dumps(article.to_value())))
+    return out
+
+
+def test_records_fetched_during_the_seek_are_delivered(kafka: str, logs: Path) -> None:
+    tag = f"window-{uuid.uuid4().hex[:6]}"
+    app_id = new_app_id("window")
+    run(commit_group_at_end(kafka, app_id))  # creates the app's internal topics, group at their end
+    unique_topic = catalog.internal_topics(app_id)[1].name
+    waiting = unique_records(tag, WAITING, seed=3)
+    later = unique_records(f"{tag}-later", LATER, seed=4)
+    ids = [k.decode() for k, _ in waiting + later]
+    start_at = run(end_offsets(kafka))
+    # A first run leaves entries in the dedup tables' changelogs: the next start must then
+    # recover them, and Faust's fetcher runs while it seeks (the case of a restarted worker).
+    seeded = synthetic_articles(f"{tag}-seed", 5, seed=5)
+    with WorkerProcess(kafka, app_id, logs, "first") as first:
+        first.wait_ready()
+        run(produce(kafka, [(i.encode(), v) for i, v in seeded]))
+        seed_ids = [i for i, _ in seeded]
+        got = run(collect_settled(kafka, start_at, lambda c: tally(c, seed_ids).lost == [], timeout=90, quiet=0.0))
+        assert not tally(got, seed_ids).lost, first.log_tail()
+    start_at = run(end_offsets(kafka))
+    run(produce(kafka, waiting, topic=unique_topic))
+
+    worker = WorkerProcess(kafka, app_id, logs, "worker", module="tests.integration.slow_seek_worker",
+                           SLOW_SEEK_SECONDS="2")
+    with worker:
+        worker.wait_ready()
+        run(produce(kafka, later, topic=unique_topic))
+        got = run(collect_settled(kafka, start_at, lambda c: tally(c, ids).lost == [], timeout=90, quiet=1.0))
+        log_text = worker.log_path.read_text("utf-8", "replace")
+    result = tally(got, ids)
+    print(f"\n[window] {result.figures()}")
+    assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
+    assert "records skipped" not in log_text, worker.log_tail(60)
+    assert f"{unique_topic}[" in log_text and "resumes at offset" in log_text, "the resume positions are logged"

@@ -1,0 +1,65 @@
+"""Offset continuity (workers/continuity.py) and the queue-keeping resume (workers/recovery.py)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from mode.utils.queues import FlowControlEvent, FlowControlQueue
+
+from workers.continuity import Continuity, Step
+from workers.recovery import keep_records_fetched_during_seek
+
+
+def test_consecutive_offsets_then_a_gap_then_a_replay() -> None:
+    c = Continuity()
+    assert c.see("t", 0, 7) == (Step.FIRST, None)
+    assert c.see("t", 0, 8) == (Step.NEXT, 7)
+    assert c.see("t", 1, 3) == (Step.FIRST, None)  # partitions are independent
+    assert c.see("t", 0, 15) == (Step.GAP, 8)
+    assert (c.gaps, c.skipped) == (1, 6)  # offsets 9..14
+    assert c.see("t", 0, 10) == (Step.REPLAY, 15)
+    assert (c.gaps, c.skipped) == (1, 6)
+
+
+def test_reset_forgets_positions() -> None:
+    c = Continuity()
+    c.see("t", 0, 7)
+    c.reset()
+    assert c.see("t", 0, 3) == (Step.FIRST, None)
+
+
+def _app_with_a_queue() -> tuple[SimpleNamespace, FlowControlQueue[int]]:
+    flow = FlowControlEvent()
+    queue: FlowControlQueue[int] = FlowControlQueue(maxsize=10, flow_control=flow, clear_on_resume=True)
+    return SimpleNamespace(flow_control=flow), queue
+
+
+def test_resume_clears_queues_unless_armed_and_only_once() -> None:
+    app, queue = _app_with_a_queue()
+    switch = keep_records_fetched_during_seek(app)
+
+    queue.put_nowait(1)
+    app.flow_control.suspend()
+    app.flow_control.resume()  # not armed: mode's own behaviour, the queue is emptied
+    assert queue.qsize() == 0 and app.flow_control.is_active()
+
+    queue.put_nowait(2)
+    switch.arm()
+    app.flow_control.suspend()
+    app.flow_control.resume()  # armed: resumed, the record fetched meanwhile is kept
+    assert queue.qsize() == 1 and app.flow_control.is_active()
+    assert switch.kept == 1 and not switch.armed
+
+    app.flow_control.suspend()
+    app.flow_control.resume()  # spent: clears again
+    assert queue.qsize() == 0
+
+
+def test_disarm_restores_the_clear() -> None:
+    app, queue = _app_with_a_queue()
+    switch = keep_records_fetched_during_seek(app)
+    switch.arm()
+    switch.disarm()
+    queue.put_nowait(1)
+    app.flow_control.resume()
+    assert queue.qsize() == 0 and switch.kept == 0

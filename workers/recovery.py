@@ -1,0 +1,80 @@
+"""Keep the records Faust fetches while it ends a rebalance (faust-streaming 0.15.3).
+
+At the end of each rebalance Faust's table recovery (``on_recovery_completed``)
+
+1. sends ``app.on_rebalance_complete``;
+2. resumes the stream partitions (until then only the changelogs were read);
+3. awaits the seek of every partition to the group's committed offset, while
+   the fetcher runs;
+4. calls ``app.flow_control.resume()``, which empties every agent's queue.
+
+A record fetched during step 3 is put in its agent's queue and counted as read,
+then thrown away at step 4: nothing fetches it again, and the partition's
+commit stalls before it. After a SIGKILL the new worker's enrich agent is still
+loading its models during that window, so its queue holds records and they
+were lost (issue 7: one full CI run in two lost a few).
+``tests/integration/test_recovery_window.py`` holds the seek for 2 s and lost
+32 to 40 of 40 waiting records before this change.
+
+The records in the queues at step 4 were all fetched after the revocation had
+emptied them, from this assignment, so they are kept: the resume that follows
+``on_rebalance_complete`` leaves the queues alone. A record fetched before the
+seek completed is fetched again from the committed offset, so it may be
+processed twice, which at-least-once allows (outputs are keyed by article id;
+dedup treats the same id as a replay, not a copy).
+
+Two other fixes were tried and lose records too: stopping the consumer's flow
+during the seek makes Faust discard a fetched batch and re-seek, and aiokafka's
+``seek_to_committed`` does not move a partition whose committed offset is 0;
+seeking while the stream partitions are still paused can leave Faust's set of
+active partitions empty, and aiokafka's ``fetched_records`` then returns every
+partition's records, which Faust drops as not active.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["KeepFetched", "keep_records_fetched_during_seek"]
+
+
+@dataclass
+class KeepFetched:
+    """The switch: armed when a rebalance completes, spent by the next ``flow_control.resume()``."""
+
+    armed: bool = False
+    kept: int = 0  # resumes that left the queues alone (one per completed rebalance)
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def disarm(self) -> None:
+        self.armed = False
+
+
+def keep_records_fetched_during_seek(app: Any) -> KeepFetched:
+    """Make ``app.flow_control.resume()`` keep the queues once after each ``arm()``.
+
+    ``flow_control`` is mode's ``FlowControlEvent``: ``resume()`` lifts the
+    suspension and then calls ``clear()`` on every queue it manages. While
+    armed, ``clear`` is shadowed by a no-op for that one call.
+    """
+    flow = app.flow_control
+    switch = KeepFetched()
+    resume = flow.resume
+
+    def resume_keeping_queues() -> None:
+        if not switch.armed:
+            resume()
+            return
+        switch.armed = False
+        switch.kept += 1
+        flow.clear = lambda: None  # the instance attribute hides the method for this call
+        try:
+            resume()
+        finally:
+            del flow.clear
+
+    flow.resume = resume_keeping_queues
+    return switch
