@@ -37,7 +37,7 @@ from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .normalise import detect_language
 from .pipeline import EnrichedResult, Pipeline, dead_letter
-from .recovery import keep_records_fetched_during_seek
+from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams
 from .settings import Settings
 from .validate import Rejection
 from .web import install_pages
@@ -92,6 +92,7 @@ class WirewatchApp:
     agents: dict[str, Any] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=Metrics)  # its own registry: one per app
     assignment_known: bool = False  # a rebalance has completed at least once
+    rebalance_started: float | None = None  # time.monotonic() when the current rebalance began, else None
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -304,9 +305,13 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         bands_stale[0] = True  # the dedup tables may have moved here or changed elsewhere
         continuity.reset()  # partitions resume at their committed offsets from here on
         keep_fetched.arm()  # Faust's next flow_control.resume() must not empty the agents' queues
+        ww.rebalance_started = None
 
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
+        reseek_changelogs_with_streams(app)  # once, before the first assignment (see recovery.py)
+        if ww.rebalance_started is None:  # for /health: how long this worker has been rebalancing
+            ww.rebalance_started = time.monotonic()
 
     keep_fetched = keep_records_fetched_during_seek(app)
     app.on_rebalance_complete.connect(on_rebalance_complete)

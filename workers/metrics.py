@@ -148,6 +148,11 @@ class Metrics:
         self.models_load_seconds = Gauge(
             f"{PREFIX}_models_load_seconds", "How long loading the models took.", registry=r
         )
+        self.rebalancing = Gauge(
+            f"{PREFIX}_rebalancing_seconds",
+            "How long the current rebalance (table recovery included) has lasted; 0 when none runs.",
+            registry=r,
+        )
         self.ready = Gauge(f"{PREFIX}_ready", "1 when /ready answers 200 (see web.py for the checks).", registry=r)
         # Label values known in advance start at 0, so rate() and absent() behave from the first scrape.
         for method in ("exact", "near"):

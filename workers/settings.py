@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Seconds to wait before loading the spaCy models. 0 in production; the
     # operations test sets it to watch /ready answer 503 before the models are in.
     models_load_delay: float = 0.0
+    # /health answers 503 once a rebalance (table recovery included) has lasted this
+    # many seconds: a liveness probe then restarts a worker stuck in recovery. 0: never.
+    rebalance_stall_seconds: float = 600.0
 
     # --- Input limits (checked before parsing) ------------------------------
     body_max_bytes: int = 1024 * 1024

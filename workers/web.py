@@ -1,6 +1,9 @@
 """Health, readiness and metrics pages on the Faust web server.
 
-- ``GET /health``: 200 while the process serves HTTP (liveness; nothing else checked).
+- ``GET /health``: liveness. 200 while the process serves HTTP, unless a
+  rebalance (Faust's table recovery included) has lasted longer than
+  ``WIREWATCH_REBALANCE_STALL_SECONDS``: then 503, so a liveness probe restarts
+  a worker stuck in recovery (faust-streaming has known recovery hangs).
 - ``GET /ready``: 200 when this worker can do its job, else 503; the JSON
   body lists each check and what is missing.
 - ``GET /metrics``: Prometheus text format, from the app's own registry.
@@ -18,6 +21,7 @@ Readiness checks (all must hold):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +30,7 @@ from .metrics import CONTENT_TYPE
 if TYPE_CHECKING:
     from .app import WirewatchApp
 
-__all__ = ["Readiness", "install_pages", "readiness"]
+__all__ = ["Readiness", "install_pages", "liveness", "readiness", "rebalancing_seconds"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +73,32 @@ def readiness(ww: WirewatchApp) -> Readiness:
     )
 
 
+def rebalancing_seconds(ww: WirewatchApp, now: float | None = None) -> float:
+    """How long the current rebalance has lasted (0.0 when none is running)."""
+    if ww.rebalance_started is None:
+        return 0.0
+    return max(0.0, (time.monotonic() if now is None else now) - ww.rebalance_started)
+
+
+def liveness(ww: WirewatchApp, now: float | None = None) -> tuple[int, dict[str, Any]]:
+    """Status code and body of /health."""
+    limit = ww.settings.rebalance_stall_seconds
+    seconds = rebalancing_seconds(ww, now)
+    if limit > 0 and seconds > limit:
+        return 503, {"status": "stalled", "rebalancing_seconds": round(seconds), "limit_seconds": limit}
+    return 200, {"status": "up"}
+
+
 def install_pages(ww: WirewatchApp) -> None:
     """Register /health, /ready and /metrics on ``ww.app`` and the readiness gauge."""
     app = ww.app
     ww.metrics.ready.set_function(lambda: 1.0 if readiness(ww).ready else 0.0)
+    ww.metrics.rebalancing.set_function(lambda: rebalancing_seconds(ww))
 
     @app.page("/health")
     async def health(self: Any, request: Any) -> Any:
-        return self.json({"status": "up"})
+        status, body = liveness(ww)
+        return self.json(body, status=status)
 
     @app.page("/ready")
     async def ready(self: Any, request: Any) -> Any:
