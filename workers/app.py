@@ -37,7 +37,7 @@ from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .normalise import detect_language
 from .pipeline import EnrichedResult, Pipeline, dead_letter
-from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams
+from .recovery import keep_records_fetched_during_seek
 from .settings import Settings
 from .validate import Rejection
 from .web import install_pages
@@ -309,7 +309,6 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
 
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
-        reseek_changelogs_with_streams(app)  # once, before the first assignment (see recovery.py)
         if ww.rebalance_started is None:  # for /health: how long this worker has been rebalancing
             ww.rebalance_started = time.monotonic()
 
