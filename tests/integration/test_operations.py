@@ -109,8 +109,13 @@ def test_ready_metrics_logs_and_status_of_a_running_worker(kafka: str, logs: Pat
         # --- the seed, a broken record, an exact copy under another id -----------------
         seed = orjson.dumps({"id": seed_id, "body": body, "source": "AFP"})
         copy = orjson.dumps({"id": copy_id, "body": body, "source": "AFP"})
-        run(produce(kafka, [(seed_id.encode(), seed), (bad_key.encode(), b'{"id": "x", "body": "cut'),
-                            (copy_id.encode(), copy)]))
+        # The copy goes in once the seed is through: produced together on two partitions,
+        # either could reach the dedup stage first, and the first seen is the original.
+        run(produce(kafka, [(seed_id.encode(), seed), (bad_key.encode(), b'{"id": "x", "body": "cut')]))
+        first = run(collect(kafka, start, lambda c: any(v.get("id") == seed_id for v in c.on(catalog.ENRICHED.name)),
+                            timeout=180))
+        assert any(v.get("id") == seed_id for v in first.on(catalog.ENRICHED.name)), worker.log_tail()
+        run(produce(kafka, [(copy_id.encode(), copy)]))
 
         def done(c: Collected) -> bool:
             return (
