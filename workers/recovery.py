@@ -78,4 +78,3 @@ def keep_records_fetched_during_seek(app: Any) -> KeepFetched:
 
     flow.resume = resume_keeping_queues
     return switch
-
