@@ -33,11 +33,12 @@ from topics.records import Article, DeadLetter, SourcePosition
 
 from .continuity import Continuity, Step
 from .dedup import DedupState
+from .diagnostics import install_state_dump
 from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .normalise import detect_language
 from .pipeline import EnrichedResult, Pipeline, dead_letter
-from .recovery import keep_records_fetched_during_seek
+from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams
 from .settings import Settings
 from .validate import Rejection
 from .web import install_pages
@@ -285,6 +286,10 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 await publish(results)
 
     @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
+    async def install_diagnostics() -> None:
+        install_state_dump(app, asyncio.get_running_loop())  # SIGUSR1: see diagnostics.py
+
+    @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def load_models() -> None:
         started = time.monotonic()
         if not ww.pipeline.models_loaded:
@@ -309,6 +314,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
 
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
+        reseek_changelogs_with_streams(app)  # once, before the first assignment (see recovery.py)
         if ww.rebalance_started is None:  # for /health: how long this worker has been rebalancing
             ww.rebalance_started = time.monotonic()
 

@@ -33,10 +33,13 @@ partition's records, which Faust drops as not active.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["KeepFetched", "keep_records_fetched_during_seek"]
+log = logging.getLogger("wirewatch.recovery")
+
+__all__ = ["KeepFetched", "changelog_positions", "keep_records_fetched_during_seek", "reseek_changelogs_with_streams"]
 
 
 @dataclass
@@ -78,3 +81,51 @@ def keep_records_fetched_during_seek(app: Any) -> KeepFetched:
 
     flow.resume = resume_keeping_queues
     return switch
+
+
+def reseek_changelogs_with_streams(app: Any) -> bool:
+    """After each ``consumer.perform_seek()``, put changelog partitions back where recovery reads.
+
+    faust-streaming 0.15.3 calls ``perform_seek()`` when a fetch that was in
+    flight across a rebalance returns while the consumer's flow is stopped: it
+    drops those records, whose offsets aiokafka has already consumed, and counts
+    on the seek to the committed offsets to fetch them again. Changelog
+    partitions have no committed offset, so aiokafka leaves them where they are:
+    past the records just dropped. When that happens at the start of a table
+    recovery (the survivor of a SIGKILLed worker, 2 runs in 19 of
+    ``test_two_workers_one_killed``), recovery waits for those records forever
+    ("No event received for active tp ... since recovery start"). Seeking the
+    changelog partitions being read back to the last offset recovery applied
+    (as Faust's own recovery seek does; re-applying a changelog record is
+    harmless) makes them come again.
+
+    Installed once per consumer; returns False if it was already.
+    """
+    consumer = app.consumer
+    if getattr(consumer, "_wirewatch_reseeks_changelogs", False):
+        return False
+    perform_seek = consumer.perform_seek
+
+    async def perform_seek_and_changelogs() -> None:
+        await perform_seek()
+        try:
+            targets = changelog_positions(app.tables.recovery, consumer.assignment())
+            if targets:
+                await consumer.seek_wait(targets)
+        except Exception:  # mid-rebalance the partitions may be gone: the next recovery seeks anyway
+            log.warning("could not seek changelog partitions back to the recovery offsets", exc_info=True)
+
+    consumer.perform_seek = perform_seek_and_changelogs
+    consumer._wirewatch_reseeks_changelogs = True
+    return True
+
+
+def changelog_positions(recovery: Any, assigned: set[Any]) -> dict[Any, int]:
+    """Where each assigned changelog partition of ``recovery`` reads next, by Faust's rule (-1 -> 0)."""
+    targets: dict[Any, int] = {}
+    reading = ((recovery.active_tps, recovery.active_offsets), (recovery.standby_tps, recovery.standby_offsets))
+    for tps, offsets in reading:
+        for tp in set(tps) & set(assigned):
+            offset = offsets[tp]
+            targets[tp] = 0 if offset == -1 else offset
+    return targets

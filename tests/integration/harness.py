@@ -145,6 +145,19 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def dump_state(self, timeout: float = 5.0) -> None:
+        """Ask a live worker to log its consumer state and stacks (SIGUSR1), for a failure's log."""
+        if not self.alive():
+            return
+        assert self.proc is not None
+        before = self.log_path.read_text("utf-8", "replace").count("stacks:")
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_path.read_text("utf-8", "replace").count("stacks:") > before:
+                return
+            time.sleep(0.2)
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.alive():
             assert self.proc is not None

@@ -188,6 +188,8 @@ def test_two_workers_one_killed(kafka: str, logs: Path) -> None:
             return got
 
         got = run(scenario())
+        if len(enriched_ids(got, tag)) < len(ids):
+            survivor.dump_state()  # its consumer state and stacks go to its log, for the diagnosis
         assert "killed" in marks, victim.log_tail()
         assert survivor.alive(), survivor.log_tail()
         assert not victim.alive()

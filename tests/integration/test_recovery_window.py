@@ -98,17 +98,12 @@ def test_records_fetched_during_the_seek_are_delivered(kafka: str, logs: Path) -
     assert f"{unique_topic}[" in log_text and "resumes at offset" in log_text, "the resume positions are logged"
 
 
-# Known defect, open (issue 7): this reproduces, on every run, the recovery stall seen in 2 of
-# 19 runs of test_two_workers_one_killed. A fix that re-seeks the changelog partitions after
-# every perform_seek() made this test pass, but a run of the two-workers test then stopped
-# processing after its rebalance (103 articles not enriched), so it was withdrawn. Strict:
-# the day a fix makes this pass, the mark must go.
-@pytest.mark.xfail(strict=True, reason="known defect: Faust's discard-and-seek leaves changelogs at their end")
 def test_recovery_survives_a_fetch_dropped_after_its_seek(kafka: str, logs: Path) -> None:
     """Faust drops a fetch and re-seeks to committed offsets just after recovery sought the changelogs.
 
-    Changelog partitions have no committed offset, so aiokafka leaves them at their end (past
-    the dropped records) and recovery never completes: the worker is never ready.
+    Changelog partitions have no committed offset, so without ``reseek_changelogs_with_streams``
+    they stay at their end and recovery never completes: the worker is never ready (seen in 2 of
+    19 runs of ``test_two_workers_one_killed`` before the fix; here on every run).
     """
     tag = f"dropped-{uuid.uuid4().hex[:6]}"
     app_id = new_app_id("dropped")

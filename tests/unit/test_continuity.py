@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from workers.continuity import Continuity, Step
-from workers.recovery import keep_records_fetched_during_seek
+from workers.recovery import changelog_positions, keep_records_fetched_during_seek, reseek_changelogs_with_streams
 
 
 def test_consecutive_offsets_then_a_gap_then_a_replay() -> None:
@@ -64,3 +64,58 @@ def test_disarm_restores_the_clear() -> None:
     app.flow_control.resume()
     assert queue.qsize() == 0 and switch.kept == 0
 
+
+def _recovery() -> SimpleNamespace:
+    from collections import Counter
+
+    return SimpleNamespace(
+        active_tps={"exact/0", "signatures/0"},
+        active_offsets=Counter({"exact/0": 41, "signatures/0": -1}),
+        standby_tps={"other/1"},
+        standby_offsets=Counter({"other/1": 7}),
+    )
+
+
+def test_changelog_positions_follow_fausts_rule_and_the_assignment() -> None:
+    recovery = _recovery()
+    assigned = {"exact/0", "signatures/0", "stream/3"}  # other/1 is no longer assigned
+    assert changelog_positions(recovery, assigned) == {"exact/0": 41, "signatures/0": 0}
+
+
+async def test_every_perform_seek_puts_changelogs_back_where_recovery_reads() -> None:
+    calls: list[object] = []
+
+    class Consumer:
+        async def perform_seek(self) -> None:  # Faust's: streams to their committed offsets
+            calls.append("perform_seek")
+
+        async def seek_wait(self, targets: dict[str, int]) -> None:
+            calls.append(dict(targets))
+
+        def assignment(self) -> set[str]:
+            return {"exact/0", "signatures/0", "other/1"}
+
+    app = SimpleNamespace(consumer=Consumer(), tables=SimpleNamespace(recovery=_recovery()))
+    assert reseek_changelogs_with_streams(app) is True
+    assert reseek_changelogs_with_streams(app) is False  # installed once
+    await app.consumer.perform_seek()
+    assert calls == ["perform_seek", {"exact/0": 41, "signatures/0": 0, "other/1": 7}]
+
+
+async def test_a_failed_changelog_seek_does_not_fail_the_stream_seek() -> None:
+    class Consumer:
+        seeked = False
+
+        async def perform_seek(self) -> None:
+            Consumer.seeked = True
+
+        async def seek_wait(self, targets: dict[str, int]) -> None:
+            raise RuntimeError("No current assignment for partition")  # as aiokafka mid-rebalance
+
+        def assignment(self) -> set[str]:
+            return {"exact/0"}
+
+    app = SimpleNamespace(consumer=Consumer(), tables=SimpleNamespace(recovery=_recovery()))
+    reseek_changelogs_with_streams(app)
+    await app.consumer.perform_seek()  # does not raise
+    assert Consumer.seeked
