@@ -18,11 +18,14 @@ partitions of the unique topic.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import ssl
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 import orjson
@@ -48,6 +51,8 @@ __all__ = ["WirewatchApp", "create_app"]
 log = logging.getLogger("wirewatch.app")
 
 _PURGE_EVERY_SECONDS = 3600.0
+
+T = TypeVar("T")
 
 
 def _credentials(settings: Settings) -> Any:
@@ -257,6 +262,20 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 for alert in result.alerts:
                     await send_json(catalog.ALERTS, alert.alert_id, alert.to_value())
 
+    # One thread runs the spaCy pipelines (never two batches at once). The event
+    # loop stays free for the other agents, Kafka and the web pages meanwhile.
+    nlp_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wirewatch-nlp")
+
+    async def off_loop(fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the NLP thread (with this task's context: the article ids of the logs)."""
+        if not settings.nlp_thread:
+            return fn(*args)
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(nlp_thread, context.run, fn, *args)
+
+    def enrich_raw(raws: list[bytes]) -> list[EnrichedResult]:
+        return ww.pipeline.enrich([Article.from_value(orjson.loads(r)) for r in raws])
+
     @app.agent(unique_topic, name="enrich_articles")
     async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
         await ww.models_ready.wait()
@@ -272,14 +291,14 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             with about([e.key for e in events]):
                 try:
                     with metrics.stage("enrich"):
-                        results = ww.pipeline.enrich([Article.from_value(orjson.loads(r)) for r in raws])
+                        results = await off_loop(enrich_raw, raws)
                 except Exception:
                     # One bad article must not sink its batch: retry one by one.
                     log.warning("batch of %d failed; enriching one by one", len(events), exc_info=True)
                     for event, raw in zip(events, raws, strict=True):
                         with about(event.key):
                             try:
-                                await publish(ww.pipeline.enrich([Article.from_value(orjson.loads(raw))]))
+                                await publish(await off_loop(enrich_raw, [raw]))
                             except Exception as exc:
                                 await internal_error(raw, event.key, where(event), exc)
                     continue
@@ -299,8 +318,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 started = time.monotonic()
             loop = asyncio.get_running_loop()
             # The language identifier loads its model on first use (~2 s): not inside the loop.
-            await loop.run_in_executor(None, detect_language, "warm up the language identifier")
-            await loop.run_in_executor(None, ww.pipeline.load_models)
+            await loop.run_in_executor(nlp_thread, detect_language, "warm up the language identifier")
+            await loop.run_in_executor(nlp_thread, ww.pipeline.load_models)
             log.info("models loaded in %.1f s", time.monotonic() - started)
         metrics.loaded(time.monotonic() - started)
         ww.models_ready.set()

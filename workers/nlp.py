@@ -10,7 +10,7 @@ start-up, not at run time.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import spacy
@@ -66,18 +66,25 @@ class NlpPool:
         return language is not None and language in self.models
 
     def pipe(self, texts: Sequence[str], languages: Sequence[str | None], batch_size: int = 16) -> list[Doc]:
-        """Docs for ``texts`` in input order, each through its language's pipeline.
+        """Docs for ``texts`` in input order, each through its language's pipeline."""
+        out: list[Doc | None] = [None] * len(texts)
+        for i, doc in self.iter_pipe(texts, languages, batch_size):
+            out[i] = doc
+        return [d for d in out if d is not None]
 
-        Texts are grouped by pipeline so each model sees one ``nlp.pipe`` call.
+    def iter_pipe(
+        self, texts: Sequence[str], languages: Sequence[str | None], batch_size: int = 16
+    ) -> Iterator[tuple[int, Doc]]:
+        """``(index in texts, doc)`` pairs, language by language, as each pipeline yields them.
+
+        Texts are grouped by pipeline so each model sees one ``nlp.pipe`` call;
+        a caller that drops each doc once used holds at most ``batch_size`` docs.
         """
         if len(texts) != len(languages):
             raise ValueError("texts and languages differ in length")
-        out: list[Doc | None] = [None] * len(texts)
         groups: dict[int, tuple[Language, list[int]]] = {}
         for i, lang in enumerate(languages):
             nlp = self.model_for(lang)
             groups.setdefault(id(nlp), (nlp, []))[1].append(i)
         for nlp, idxs in groups.values():
-            for i, doc in zip(idxs, nlp.pipe((texts[i] for i in idxs), batch_size=batch_size), strict=True):
-                out[i] = doc
-        return [d for d in out if d is not None]
+            yield from zip(idxs, nlp.pipe((texts[i] for i in idxs), batch_size=batch_size), strict=True)

@@ -170,13 +170,15 @@ class Pipeline:
         """Entities and alerts for a batch of unique articles, one ``nlp.pipe`` per language."""
         if not articles:
             return []
-        docs = self.pool.pipe([a.text for a in articles], [a.language for a in articles], self.settings.nlp_batch_size)
-        results = []
-        for article, doc in zip(articles, docs, strict=True):
+        texts, languages = [a.text for a in articles], [a.language for a in articles]
+        results: list[EnrichedResult | None] = [None] * len(articles)
+        # Each doc is used, then dropped: memory holds one nlp.pipe batch, not the whole take.
+        for i, doc in self.pool.iter_pipe(texts, languages, self.settings.nlp_batch_size):
+            article = articles[i]
             entities = self.entities.extract(doc, article.language)
             found = self.alerts.detect(doc, article, entities)
-            results.append(EnrichedResult(self.enriched_event(article, entities, found.evidence), tuple(found.best)))
-        return results
+            results[i] = EnrichedResult(self.enriched_event(article, entities, found.evidence), tuple(found.best))
+        return [r for r in results if r is not None]
 
     @staticmethod
     def enriched_event(article: Article, entities: Iterable[Entity], alerts: Iterable[Alert]) -> dict[str, Any]:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # the event loop ~0.7 s per batch (wire copy of ~1,800 characters). README, Performance.
     nlp_batch_size: int = 16
     nlp_batch_within: float = 0.1  # seconds to wait for a batch to fill
+    # Run each enrich batch in a thread of its own, so the event loop goes on
+    # fetching, validating, deduplicating and producing meanwhile (README, Performance).
+    nlp_thread: bool = True
     languages: tuple[str, ...] = ("fr", "en")
     log_level: str = "INFO"
     log_json: bool = False  # JSON lines (one object per record) instead of text

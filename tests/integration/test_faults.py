@@ -203,9 +203,8 @@ def test_two_workers_one_killed(kafka: str, logs: Path) -> None:
 
 
 def _holds_dedup(worker: WorkerProcess) -> bool:
-    """Whether the worker's last logged assignment includes the dedup topic (best effort)."""
+    """Whether the worker's last assignment (as aiokafka logs it) includes the dedup topic."""
     text = worker.log_path.read_text("utf-8", "replace") if worker.log_path.exists() else ""
-    last = text.rfind("Actives:")  # faust logs its active assignment as a table
+    last = text.rfind("Setting newly assigned partitions")
     dedup_topic = catalog.internal_topics(worker.env["WIREWATCH_APP_ID"])[0].name
-    return last >= 0 and dedup_topic in text[last : last + 3000]
-
+    return last >= 0 and f"'{dedup_topic}'" in text[last : text.find("\n", last)]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from unittest.mock import AsyncMock
 
 import pytest
@@ -33,3 +34,17 @@ def app_under_test(pipeline: Pipeline) -> Callable[[str], WirewatchApp]:
         return ww
 
     return make
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., Awaitable[None]]:
+    """``await wait_until(condition)``: poll until true (enrich runs in a thread, after ``put`` returned)."""
+
+    async def wait(condition: Callable[[], object], timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            assert loop.time() < deadline, "timed out waiting for the agent"
+            await asyncio.sleep(0.02)
+
+    return wait

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -52,12 +52,13 @@ async def test_dedupe_agent_forwards_the_first_and_reports_the_copy(ww: Wirewatc
 
 
 async def test_enrich_agent_emits_one_event_and_its_alerts(
-    ww: WirewatchApp, pipeline: Pipeline, seed_text: str
+    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
 ) -> None:
     article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
     assert isinstance(article, Article)
     async with ww.agents["enrich"].test_context() as agent:
         await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        await wait_until(lambda: sent(ww, catalog.ENRICHED))
     events = sent(ww, catalog.ENRICHED)
     assert [k for k, _ in events] == [b"seed"]
     alerts = sent(ww, catalog.ALERTS)
@@ -83,3 +84,35 @@ async def test_a_bug_in_a_stage_becomes_an_internal_error_dead_letter(
     assert [(k, v["code"]) for k, v in dead] == [(b"a", "internal_error")] * 2
     assert "simulated bug" in dead[0][1]["message"]
     assert sent(ww, UNIQUE_TOPIC) == []
+
+
+async def test_enrich_runs_off_the_event_loop_with_the_articles_in_its_log_context(
+    ww: WirewatchApp,
+    pipeline: Pipeline,
+    seed_text: str,
+    monkeypatch: pytest.MonkeyPatch,
+    wait_until: Callable[..., Awaitable[None]],
+) -> None:
+    """spaCy runs in the NLP thread, so the loop stays free; its log records still carry the article ids."""
+    import threading
+
+    from workers import logs
+
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    real_enrich = pipeline.enrich
+
+    def spying_enrich(articles: Any) -> Any:
+        seen.append((threading.current_thread().name, logs._articles.get()))
+        return real_enrich(articles)
+
+    monkeypatch.setattr(pipeline, "enrich", spying_enrich)
+    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
+    assert isinstance(article, Article)
+    async with ww.agents["enrich"].test_context() as agent:
+        await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        await wait_until(lambda: sent(ww, catalog.ENRICHED))
+    assert [k for k, _ in sent(ww, catalog.ENRICHED)] == [b"seed"]
+    assert len(seen) == 1
+    thread_name, ids = seen[0]
+    assert thread_name.startswith("wirewatch-nlp") and thread_name != threading.main_thread().name
+    assert ids == ("seed",)

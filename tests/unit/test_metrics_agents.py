@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import orjson
 import pytest
@@ -51,12 +51,13 @@ async def test_dedupe_counts_duplicates_by_method(ww: WirewatchApp, seed_text: s
 
 
 async def test_enrich_counts_alerts_by_type_and_hedged_and_the_batch(
-    ww: WirewatchApp, pipeline: Pipeline, seed_text: str
+    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
 ) -> None:
     article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
     assert isinstance(article, Article)
     async with ww.agents["enrich"].test_context() as agent:
         await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        await wait_until(lambda: sample(ww, "wirewatch_stage_seconds_count", stage="enrich"))
     sent = [orjson.loads(c.kwargs["value"]) for c in ww.topics[catalog.ALERTS.name].send.call_args_list]  # type: ignore[attr-defined]
     assert sent, "the seed raises alerts"
     for alert in sent:
