@@ -379,3 +379,44 @@ async def produce_paced(bootstrap: str, records: Sequence[tuple[bytes | None, by
             await asyncio.sleep(pause)
     finally:
         await producer.stop()
+
+
+async def trace_articles(bootstrap: str, app_id: str, ids: Iterable[str], limit: int = 8) -> str:
+    """Where ``ids`` went through the app's topics, for a failure message (lost articles).
+
+    For each article: its records (partition@offset) on the raw, normalised and
+    unique topics, and the group's committed offset of each partition they are
+    on, so a record that was passed by a commit without being processed shows.
+    """
+    wanted = set(list(ids)[:limit])
+    topics = source_topics(app_id)
+    parts = await _partitions(bootstrap, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(parts)
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        seen: dict[str, list[str]] = {i: [] for i in wanted}
+        remaining = {tp for tp in parts if ends[tp] > 0}
+        deadline = time.monotonic() + 30
+        while remaining and time.monotonic() < deadline:
+            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                for r in records:
+                    key = r.key.decode("utf-8", "replace") if r.key else ""
+                    if key in wanted:
+                        seen[key].append(f"{tp.topic.removeprefix(app_id)}[{tp.partition}]@{r.offset}")
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    group = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=app_id, enable_auto_commit=False)
+    await group.start()
+    try:
+        committed = {tp: await group.committed(tp) for tp in parts}
+    finally:
+        await group.stop()
+    positions = (f"{tp.topic.removeprefix(app_id)}[{tp.partition}]={committed[tp]}" for tp in sorted(parts) if ends[tp])
+    lines = [f"committed: {', '.join(positions)}"]
+    lines += [f"{i}: {' '.join(where) or 'on no topic'}" for i, where in sorted(seen.items())]
+    return "\n".join(lines)

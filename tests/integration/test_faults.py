@@ -38,6 +38,7 @@ from .harness import (
     run,
     synthetic_articles,
     tally,
+    trace_articles,
 )
 
 pytestmark = pytest.mark.integration
@@ -199,6 +200,8 @@ def test_two_workers_one_killed(kafka: str, logs: Path) -> None:
     result = tally(got, ids)
     print(f"\n[pair] sent {len(ids)}, workers killed 1 (it held the dedup partition: {_holds_dedup(victim)}),"
           f" enriched before the kill {marks['enriched_before_kill']}")
+    if result.lost:
+        print("[pair] where lost articles went:\n" + run(trace_articles(kafka, app_id, result.lost)))
     check(result, "pair", survivor.log_tail(80))
 
 
