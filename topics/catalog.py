@@ -105,7 +105,7 @@ DEDUP = TopicSpec(
     schema=None,
     description="Internal: validated, normalised articles on their way to the dedup stage.",
 )
-# Internal: unique articles, spread by id over the workers for NER and alerts.
+# Internal: unique articles, spread in turn (round-robin) over the workers for NER and alerts.
 UNIQUE = TopicSpec(
     name="wirewatch.articles.unique.v1",
     partitions=4,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
 import ssl
 import time
@@ -41,7 +42,7 @@ from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .normalise import detect_language
 from .pipeline import EnrichedResult, Pipeline, dead_letter
-from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams
+from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams, seek_uncommitted_streams_too
 from .settings import Settings
 from .validate import Rejection
 from .web import install_pages
@@ -163,9 +164,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     source_topics = (catalog.RAW.name, dedup_spec.name, unique_spec.name)
     metrics.watch_consumer(lambda: faust_consumer_offsets(app, source_topics))
 
-    async def send_json(spec: catalog.TopicSpec, key: str | bytes | None, value: dict[str, Any]) -> None:
+    async def send_json(
+        spec: catalog.TopicSpec, key: str | bytes | None, value: dict[str, Any], partition: int | None = None
+    ) -> None:
         encoded_key = key.encode("utf-8") if isinstance(key, str) else key
-        await topics[spec.name].send(key=encoded_key, value=orjson.dumps(value))
+        await topics[spec.name].send(key=encoded_key, value=orjson.dumps(value), partition=partition)
         ww.count(f"out:{spec.name}")
         metrics.sent(spec.name, value)
         _log_output(spec, value)
@@ -224,6 +227,10 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                     await internal_error(raw, event.key, where(event), exc)
 
     last_purge = [time.time()]
+    # Unique articles are spread over the unique topic in turn, not by key hash:
+    # a hash splits a few hundred articles unevenly, and the busiest worker then
+    # sets the pace (nothing needs one id's records in order: each is enriched alone).
+    unique_partition = itertools.cycle(range(unique_spec.partitions))
 
     @app.agent(dedup_topic, name="dedupe_articles")
     async def dedupe_articles(stream: faust.StreamT[bytes]) -> None:
@@ -245,8 +252,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                         duplicate = Pipeline.dedup(deduplicator, article, now)
                     if duplicate is not None:
                         await send_json(catalog.DUPLICATES, duplicate.id, duplicate.to_value())
-                    else:
-                        await send_json(unique_spec, article.id, article.to_value())
+                    else:  # round-robin: every worker gets the same share of the NER work
+                        await send_json(unique_spec, article.id, article.to_value(), next(unique_partition))
                     if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: tables may change here
                         with about(None):
                             removed = deduplicator.purge(now)
@@ -334,6 +341,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
         reseek_changelogs_with_streams(app)  # once, before the first assignment (see recovery.py)
+        seek_uncommitted_streams_too(app)  # likewise
         if ww.rebalance_started is None:  # for /health: how long this worker has been rebalancing
             ww.rebalance_started = time.monotonic()
 

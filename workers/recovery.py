@@ -39,7 +39,13 @@ from typing import Any
 
 log = logging.getLogger("wirewatch.recovery")
 
-__all__ = ["KeepFetched", "changelog_positions", "keep_records_fetched_during_seek", "reseek_changelogs_with_streams"]
+__all__ = [
+    "KeepFetched",
+    "changelog_positions",
+    "keep_records_fetched_during_seek",
+    "reseek_changelogs_with_streams",
+    "seek_uncommitted_streams_too",
+]
 
 
 @dataclass
@@ -129,3 +135,46 @@ def changelog_positions(recovery: Any, assigned: set[Any]) -> dict[Any, int]:
             offset = offsets[tp]
             targets[tp] = 0 if offset == -1 else offset
     return targets
+
+
+def seek_uncommitted_streams_too(app: Any) -> bool:
+    """Make every ``seek_to_committed()`` also move stream partitions committed at 0, or not at all.
+
+    aiokafka's ``seek_to_committed()`` only moves a partition whose committed
+    offset is above 0. faust-streaming calls it (through ``perform_seek()``) at
+    the end of each rebalance and after dropping a fetch that returned while its
+    flow was stopped, counting on it to rewind past the dropped records. A
+    partition the group never committed past 0 (the victim of a SIGKILL died
+    before its first commit of it, or nothing was processed there yet) stayed
+    where the dropped fetch had left it: the survivor of
+    ``test_two_workers_one_killed`` skipped every record of such partitions up
+    to their end (4 of 21 runs). Here a stream partition committed at 0 is
+    sought to 0, and one with no committed offset to its beginning when the
+    reset policy is "earliest" (what aiokafka does on assignment). Changelog
+    partitions are left to recovery (``reseek_changelogs_with_streams``).
+
+    Installed once per consumer; returns False if it was already.
+    """
+    consumer = app.consumer
+    if getattr(consumer, "_wirewatch_seeks_uncommitted", False):
+        return False
+    seek_to_committed = consumer.seek_to_committed
+
+    async def seek_to_committed_all() -> Any:
+        committed = await seek_to_committed()
+        try:
+            changelogs = app.tables.changelog_topics
+            earliest = app.conf.consumer_auto_offset_reset == "earliest"
+            targets = {tp: 0 for tp, offset in committed.items() if offset == 0 and tp.topic not in changelogs}
+            unset = [tp for tp, offset in committed.items() if offset is None and tp.topic not in changelogs]
+            if unset and earliest:
+                targets.update(await consumer.earliest_offsets(*unset))
+            if targets:
+                await consumer.seek_wait(targets)
+        except Exception:  # mid-rebalance the partitions may be gone: the next rebalance seeks anyway
+            log.warning("could not seek uncommitted stream partitions", exc_info=True)
+        return committed
+
+    consumer.seek_to_committed = seek_to_committed_all
+    consumer._wirewatch_seeks_uncommitted = True
+    return True

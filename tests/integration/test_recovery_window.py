@@ -120,3 +120,30 @@ def test_recovery_survives_a_fetch_dropped_after_its_seek(kafka: str, logs: Path
     result = tally(got, ids)
     print(f"\n[dropped] {result.figures()}")
     assert not result.lost, f"{len(result.lost)} of {len(ids)} lost\n{worker.log_tail(60)}"
+
+
+def test_partitions_never_committed_are_read_again_after_a_dropped_fetch(kafka: str, logs: Path) -> None:
+    """Faust drops a fetch of partitions whose committed offset is 0, then seeks to the committed offsets.
+
+    aiokafka's ``seek_to_committed()`` leaves a partition committed at 0 where it is (past the
+    dropped records). The survivor of ``test_two_workers_one_killed`` lost the records of the
+    victim's unique partitions that way when the victim died before its first commit of them
+    (the "processing stops" stall: 4 of 21 runs before the fix). Here on every run without it.
+    """
+    tag = f"uncommitted-{uuid.uuid4().hex[:6]}"
+    app_id = new_app_id("uncommitted")
+    run(commit_group_at_end(kafka, app_id))  # the app's fresh unique topic: committed at 0
+    unique_topic = catalog.internal_topics(app_id)[1].name
+    waiting = unique_records(tag, WAITING, seed=7)
+    later = unique_records(f"{tag}-later", LATER, seed=8)
+    ids = [k.decode() for k, _ in waiting + later]
+    start_at = run(end_offsets(kafka))
+    run(produce(kafka, waiting, topic=unique_topic))
+    worker = WorkerProcess(kafka, app_id, logs, "worker", module="tests.integration.drop_uncommitted_worker")
+    with worker:
+        worker.wait_ready()
+        run(produce(kafka, later, topic=unique_topic))
+        got = run(collect_settled(kafka, start_at, lambda c: tally(c, ids).lost == [], timeout=90, quiet=1.0))
+    result = tally(got, ids)
+    print(f"\n[uncommitted] {result.figures()}")
+    assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"

@@ -7,7 +7,12 @@ from types import SimpleNamespace
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from workers.continuity import Continuity, Step
-from workers.recovery import changelog_positions, keep_records_fetched_during_seek, reseek_changelogs_with_streams
+from workers.recovery import (
+    changelog_positions,
+    keep_records_fetched_during_seek,
+    reseek_changelogs_with_streams,
+    seek_uncommitted_streams_too,
+)
 
 
 def test_consecutive_offsets_then_a_gap_then_a_replay() -> None:
@@ -119,3 +124,58 @@ async def test_a_failed_changelog_seek_does_not_fail_the_stream_seek() -> None:
     reseek_changelogs_with_streams(app)
     await app.consumer.perform_seek()  # does not raise
     assert Consumer.seeked
+
+
+class _TP(tuple):  # a TopicPartition stand-in: (topic, partition)
+    @property
+    def topic(self) -> str:
+        return str(self[0])
+
+
+def _uncommitted_app(committed: dict[_TP, int | None], reset: str = "earliest") -> SimpleNamespace:
+    calls: list[object] = []
+
+    class Consumer:
+        async def seek_to_committed(self) -> dict[_TP, int | None]:
+            calls.append("seek_to_committed")  # aiokafka's: moves only partitions committed above 0
+            return dict(committed)
+
+        async def earliest_offsets(self, *tps: _TP) -> dict[_TP, int]:
+            return {tp: 7 for tp in tps}  # retention deleted the first 7 records
+
+        async def seek_wait(self, targets: dict[_TP, int]) -> None:
+            calls.append(dict(targets))
+
+    return SimpleNamespace(
+        consumer=Consumer(),
+        calls=calls,
+        tables=SimpleNamespace(changelog_topics={"app-dedup-exact-changelog"}),
+        conf=SimpleNamespace(consumer_auto_offset_reset=reset),
+    )
+
+
+async def test_stream_partitions_committed_at_zero_or_never_are_sought_too() -> None:
+    zero, unset, moved = _TP(("unique", 0)), _TP(("unique", 1)), _TP(("unique", 2))
+    changelog = _TP(("app-dedup-exact-changelog", 0))
+    app = _uncommitted_app({zero: 0, unset: None, moved: 41, changelog: None})
+    assert seek_uncommitted_streams_too(app) is True
+    assert seek_uncommitted_streams_too(app) is False  # installed once
+    committed = await app.consumer.seek_to_committed()
+    assert committed == {zero: 0, unset: None, moved: 41, changelog: None}  # Faust sees what it saw before
+    # 41 was moved by aiokafka itself; the changelog is recovery's business
+    assert app.calls == ["seek_to_committed", {zero: 0, unset: 7}]
+
+
+async def test_with_the_latest_reset_policy_an_unset_partition_is_left_alone() -> None:
+    zero, unset = _TP(("unique", 0)), _TP(("unique", 1))
+    app = _uncommitted_app({zero: 0, unset: None}, reset="latest")
+    seek_uncommitted_streams_too(app)
+    await app.consumer.seek_to_committed()
+    assert app.calls == ["seek_to_committed", {zero: 0}]
+
+
+async def test_nothing_to_seek_makes_no_call() -> None:
+    app = _uncommitted_app({_TP(("unique", 0)): 12})
+    seek_uncommitted_streams_too(app)
+    await app.consumer.seek_to_committed()
+    assert app.calls == ["seek_to_committed"]
