@@ -184,13 +184,16 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         return SourcePosition(message.topic, message.partition, message.offset)
 
     continuity = Continuity()
+    committed_seen: dict[Any, int | None] = {}  # by the last seek to committed offsets, 0 included
 
     def watch(event: faust.EventT[bytes]) -> None:
         """Log where each partition resumes after a rebalance, and any offsets skipped (see continuity.py)."""
         message = event.message
         step, previous = continuity.see(message.topic, message.partition, message.offset)
         if step is Step.FIRST:
-            committed = committed_offset(app, message.tp)
+            committed = committed_seen.get(message.tp)
+            if committed is None:
+                committed = committed_offset(app, message.tp)
             if committed is not None and message.offset > committed:
                 skipped = message.offset - committed
                 metrics.skipped(message.topic, skipped)
@@ -341,7 +344,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
         reseek_changelogs_with_streams(app)  # once, before the first assignment (see recovery.py)
-        seek_uncommitted_streams_too(app)  # likewise
+        seek_uncommitted_streams_too(app, committed_seen)  # likewise
         if ww.rebalance_started is None:  # for /health: how long this worker has been rebalancing
             ww.rebalance_started = time.monotonic()
 

@@ -137,7 +137,7 @@ def changelog_positions(recovery: Any, assigned: set[Any]) -> dict[Any, int]:
     return targets
 
 
-def seek_uncommitted_streams_too(app: Any) -> bool:
+def seek_uncommitted_streams_too(app: Any, committed_seen: dict[Any, int | None] | None = None) -> bool:
     """Make every ``seek_to_committed()`` also move stream partitions committed at 0, or not at all.
 
     aiokafka's ``seek_to_committed()`` only moves a partition whose committed
@@ -153,6 +153,10 @@ def seek_uncommitted_streams_too(app: Any) -> bool:
     reset policy is "earliest" (what aiokafka does on assignment). Changelog
     partitions are left to recovery (``reseek_changelogs_with_streams``).
 
+    ``committed_seen``, if given, is updated with the committed offsets found,
+    0 included (Faust keeps 0 as "unknown"), for the resume checks of
+    ``workers/continuity.py``.
+
     Installed once per consumer; returns False if it was already.
     """
     consumer = app.consumer
@@ -162,6 +166,8 @@ def seek_uncommitted_streams_too(app: Any) -> bool:
 
     async def seek_to_committed_all() -> Any:
         committed = await seek_to_committed()
+        if committed_seen is not None:
+            committed_seen.update(committed)
         try:
             changelogs = app.tables.changelog_topics
             earliest = app.conf.consumer_auto_offset_reset == "earliest"

@@ -144,6 +144,9 @@ def test_partitions_never_committed_are_read_again_after_a_dropped_fetch(kafka: 
         worker.wait_ready()
         run(produce(kafka, later, topic=unique_topic))
         got = run(collect_settled(kafka, start_at, lambda c: tally(c, ids).lost == [], timeout=90, quiet=1.0))
+        log_text = worker.log_path.read_text("utf-8", "replace")
     result = tally(got, ids)
     print(f"\n[uncommitted] {result.figures()}")
     assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
+    assert f"{unique_topic}[0] resumes at offset 0" in log_text, worker.log_tail(60)
+    assert "records skipped" not in log_text, worker.log_tail(60)

@@ -179,3 +179,12 @@ async def test_nothing_to_seek_makes_no_call() -> None:
     seek_uncommitted_streams_too(app)
     await app.consumer.seek_to_committed()
     assert app.calls == ["seek_to_committed"]
+
+
+async def test_the_committed_offsets_found_are_kept_zero_included() -> None:
+    zero, moved = _TP(("unique", 0)), _TP(("unique", 2))
+    app = _uncommitted_app({zero: 0, moved: 41})
+    seen: dict[object, int | None] = {}
+    seek_uncommitted_streams_too(app, seen)
+    await app.consumer.seek_to_committed()
+    assert seen == {zero: 0, moved: 41}
