@@ -60,9 +60,10 @@ class Settings(BaseSettings):
     broker_rebalance_timeout: float = 60.0
     topic_replication_factor: int = 1  # 3 on a production cluster
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
-    # Articles per nlp.pipe call (split by language). Measured end to end on 2 cores:
-    # 8 -> 0.79 of raw nlp.pipe, 16 -> 0.84, 32 -> 0.85 but 702 MB peak RSS; 16 blocks
-    # the event loop ~0.7 s per batch (wire copy of ~1,800 characters). README, Performance.
+    # Articles per enrich batch (one nlp.pipe call per language). Measured end to end on
+    # 2 cores: 8 -> 0.79 of raw nlp.pipe, 16 -> 0.82-0.84, 32 -> 0.84-0.85 but 700 MB
+    # peak RSS; a batch of 16 takes ~0.7 s of spaCy (wire copy of ~1,800 characters),
+    # in its own thread (nlp_thread). README, Performance.
     nlp_batch_size: int = 16
     nlp_batch_within: float = 0.1  # seconds to wait for a batch to fill
     # Run each enrich batch in a thread of its own, so the event loop goes on
