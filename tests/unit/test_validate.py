@@ -37,6 +37,7 @@ def ok(**fields: object) -> bytes:
         (orjson.dumps({"id": "a", "body": "é" * 501}), "body_too_large"),
         (orjson.dumps({"id": "a", "body": "x", "language": "french"}), "invalid_language"),
         (orjson.dumps({"id": "a", "body": "x", "published_at": "yesterday"}), "invalid_timestamp"),
+        (orjson.dumps({"id": "a", "body": "x", "published_at": "1" * 300}), "invalid_timestamp"),
         (b'{"id": "a", "body": "x", "extra": ' + b"[" * 9 + b"]" * 9 + b"}", "json_too_deep"),
         (b"[" * 1500 + b"]" * 1500, "json_too_deep"),
     ],
