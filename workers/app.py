@@ -12,7 +12,10 @@ Dedup runs on ONE partition so every article is compared with every earlier
 one, whichever raw partition and worker it came through; its state lives in
 three Faust tables backed by changelog topics. Its cost (under a millisecond
 per article) is far below the NER stage's, which scales out over the
-partitions of the unique topic.
+partitions of the unique topic (written in turn, so every worker gets the same
+share). spaCy runs in a thread of its own, so the event loop is never blocked
+by a batch. ``workers/recovery.py`` patches three ways faust-streaming 0.15.3
+loses or stalls records at the end of a rebalance.
 """
 
 from __future__ import annotations
