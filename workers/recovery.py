@@ -1,4 +1,14 @@
-"""Keep the records Faust fetches while it ends a rebalance (faust-streaming 0.15.3).
+"""Three patches to the end of a rebalance in faust-streaming 0.15.3 (with aiokafka 0.14).
+
+* ``keep_records_fetched_during_seek``: records fetched while Faust seeks to the
+  committed offsets are kept, not emptied from the agents' queues (below);
+* ``reseek_changelogs_with_streams``: after a dropped fetch, changelog
+  partitions go back to where table recovery reads (else recovery never ends);
+* ``seek_uncommitted_streams_too``: after a dropped fetch, stream partitions
+  committed at 0, or never, are read again from there (else they are skipped).
+
+Each has a deterministic reproduction in ``tests/integration/test_recovery_window.py``
+that loses or stalls records on every run without it.
 
 At the end of each rebalance Faust's table recovery (``on_recovery_completed``)
 
