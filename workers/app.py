@@ -209,10 +209,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 log.info("%s[%d] resumes at offset %d", message.topic, message.partition, message.offset)
         elif step is Step.GAP:
             assert previous is not None
-            metrics.skipped(message.topic, message.offset - previous - 1)
+            skipped = message.offset - previous - 1
+            metrics.skipped(message.topic, skipped)
             log.warning(
                 "%s[%d]: offset %d follows %d: %d records skipped",
-                message.topic, message.partition, message.offset, previous, message.offset - previous - 1,
+                message.topic, message.partition, message.offset, previous, skipped,
             )
 
     @app.agent(raw_topic, name="validate_articles")

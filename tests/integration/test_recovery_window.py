@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -28,6 +29,7 @@ from workers.pipeline import Pipeline
 from workers.settings import Settings
 
 from .harness import (
+    Tally,
     WorkerProcess,
     collect_settled,
     commit_group_at_end,
@@ -72,6 +74,28 @@ def seed_changelogs(kafka: str, app_id: str, tag: str, logs: Path) -> None:
         assert not tally(got, seed_ids).lost, first.log_tail()
 
 
+def run_worker(
+    kafka: str,
+    worker: WorkerProcess,
+    start_at: dict[Any, int],
+    later: list[tuple[bytes, bytes]],
+    ids: list[str],
+    topic: str = catalog.RAW.name,
+    quiet: float = 1.0,
+    ready_timeout: float = 120.0,
+) -> tuple[Tally, str]:
+    """Start ``worker``, produce ``later`` to ``topic`` once it is ready, read until every id is enriched.
+
+    Returns the tally of ``ids`` and the worker's log (the worker is stopped).
+    """
+    with worker:
+        worker.wait_ready(timeout=ready_timeout)
+        run(produce(kafka, later, topic=topic))
+        got = run(collect_settled(kafka, start_at, lambda c: tally(c, ids).lost == [], timeout=90, quiet=quiet))
+        log_text = worker.log_path.read_text("utf-8", "replace")
+    return tally(got, ids), log_text
+
+
 def test_records_fetched_during_the_seek_are_delivered(kafka: str, logs: Path) -> None:
     tag = f"window-{uuid.uuid4().hex[:6]}"
     app_id = new_app_id("window")
@@ -86,12 +110,7 @@ def test_records_fetched_during_the_seek_are_delivered(kafka: str, logs: Path) -
 
     worker = WorkerProcess(kafka, app_id, logs, "worker", module="tests.integration.slow_seek_worker",
                            SLOW_SEEK_SECONDS="2")
-    with worker:
-        worker.wait_ready()
-        run(produce(kafka, later, topic=unique_topic))
-        got = run(collect_settled(kafka, start_at, lambda c: tally(c, ids).lost == [], timeout=90, quiet=1.0))
-        log_text = worker.log_path.read_text("utf-8", "replace")
-    result = tally(got, ids)
+    result, log_text = run_worker(kafka, worker, start_at, later, ids, topic=unique_topic)
     print(f"\n[window] {result.figures()}")
     assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
     assert "records skipped" not in log_text, worker.log_tail(60)
@@ -113,11 +132,9 @@ def test_recovery_survives_a_fetch_dropped_after_its_seek(kafka: str, logs: Path
     ids = [i for i, _ in articles]
     start_at = run(end_offsets(kafka))
     worker = WorkerProcess(kafka, app_id, logs, "worker", module="tests.integration.discard_after_seek_worker")
-    with worker:
-        worker.wait_ready(timeout=90)  # a stalled recovery never gets here
-        run(produce(kafka, [(i.encode(), v) for i, v in articles]))
-        got = run(collect_settled(kafka, start_at, lambda c: tally(c, ids).lost == [], timeout=90, quiet=0.0))
-    result = tally(got, ids)
+    records = [(i.encode(), v) for i, v in articles]
+    # a stalled recovery never gets to ready
+    result, _ = run_worker(kafka, worker, start_at, records, ids, quiet=0.0, ready_timeout=90)
     print(f"\n[dropped] {result.figures()}")
     assert not result.lost, f"{len(result.lost)} of {len(ids)} lost\n{worker.log_tail(60)}"
 
@@ -140,12 +157,7 @@ def test_partitions_never_committed_are_read_again_after_a_dropped_fetch(kafka: 
     start_at = run(end_offsets(kafka))
     run(produce(kafka, waiting, topic=unique_topic))
     worker = WorkerProcess(kafka, app_id, logs, "worker", module="tests.integration.drop_uncommitted_worker")
-    with worker:
-        worker.wait_ready()
-        run(produce(kafka, later, topic=unique_topic))
-        got = run(collect_settled(kafka, start_at, lambda c: tally(c, ids).lost == [], timeout=90, quiet=1.0))
-        log_text = worker.log_path.read_text("utf-8", "replace")
-    result = tally(got, ids)
+    result, log_text = run_worker(kafka, worker, start_at, later, ids, topic=unique_topic)
     print(f"\n[uncommitted] {result.figures()}")
     assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
     assert f"{unique_topic}[0] resumes at offset 0" in log_text, worker.log_tail(60)
