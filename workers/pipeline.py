@@ -175,7 +175,7 @@ class Pipeline:
         # Each doc is used, then dropped: memory holds one nlp.pipe batch, not the whole take.
         for i, doc in self.pool.iter_pipe(texts, languages, self.settings.nlp_batch_size):
             article = articles[i]
-            entities = self.entities.extract(doc, article.language)
+            entities = self.entities.extract(doc, article.language, article.text)
             found = self.alerts.detect(doc, article, entities)
             results[i] = EnrichedResult(self.enriched_event(article, entities, found.evidence), tuple(found.best))
         return [r for r in results if r is not None]

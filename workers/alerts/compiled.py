@@ -1,10 +1,14 @@
 """Rules of one language compiled into spaCy matchers, and what they find in a Doc.
 
 Compilation happens once per language, against the vocab of that language's
-pipeline: one ``Matcher`` for every lexicon term, one ``Matcher`` for raw token
-patterns and one ``DependencyMatcher`` for dependency patterns. Each Doc then
-goes through the three matchers once, and every hit is filed under its sentence;
-proximity blocks (``near``) are solved per sentence from the lexicon hits.
+pipeline: two ``PhraseMatcher``s for the lexicons (lower-cased text and
+lemmas), one ``Matcher`` for token patterns and one ``DependencyMatcher`` for
+dependency patterns. The lexicons are matched over the whole Doc; the
+dependency patterns only in the parse trees that hold the words they need
+(``TreeFilter``), and the token patterns (cues such as "may" or the
+conditional mood) only in the sentences that are judged beyond their triggers
+(``DocHits.tokens_in``). Every hit is filed under its sentence; proximity
+blocks (``near``) are solved per sentence from the lexicon hits.
 
 Every step is linear or ``n log n`` in the number of hits: no regular
 expressions, and proximity uses a sliding window, never a product of hit lists.
@@ -17,8 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
 from spacy.matcher import DependencyMatcher, Matcher, PhraseMatcher
+from spacy.strings import StringStore
 from spacy.tokens import Doc, Span
 
 from topics.records import Entity
@@ -61,9 +68,9 @@ def _lemma_sequences(words: list[str], lemmas: list[str]) -> set[tuple[str, ...]
 MAX_TREE_TOKENS = 400
 
 
-def _first_node_words(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
-    """Lower-cased words the first node of a dependency pattern needs, or None if unconstrained."""
-    attrs = pattern[0].get("RIGHT_ATTRS", {})
+def _node_words(node: dict[str, Any]) -> frozenset[str] | None:
+    """Lower-cased words one node of a dependency pattern needs, or None if unconstrained."""
+    attrs = node.get("RIGHT_ATTRS", {})
     for key in ("LEMMA", "LOWER", "ORTH", "TEXT"):
         value = attrs.get(key)
         if isinstance(value, str):
@@ -73,6 +80,66 @@ def _first_node_words(pattern: list[dict[str, Any]]) -> frozenset[str] | None:
     return None
 
 
+class TreeFilter:
+    """Which parse trees could match a dependency pattern, told from their words alone.
+
+    A tree is worth a DependencyMatcher run only if, for at least one pattern,
+    it holds a word for every node that names words (``LEMMA``/``LOWER``/
+    ``ORTH``/``TEXT``, one word or an ``IN`` list): a token counts when its
+    lower-cased text or lemma is one of them. That is necessary, never
+    sufficient, so no match is lost. Most trees hold a verb such as "hit" or
+    "attaquer" and no aircraft or truce word, and are skipped.
+
+    Per Doc this costs one ``to_array`` and one dictionary lookup per distinct
+    string (cached by hash), not a Python call per token.
+    """
+
+    _MAX_BITS = 62
+    _MAX_CACHE = 500_000
+
+    def __init__(self, patterns: Sequence[list[dict[str, Any]]]) -> None:
+        bit_of: dict[frozenset[str], int] = {}
+        self.required: list[int] = []  # per pattern: the bits of the word sets its nodes need
+        for pattern in patterns:
+            need = 0
+            for node in pattern:
+                words = _node_words(node)
+                if words is not None:
+                    need |= 1 << bit_of.setdefault(words, len(bit_of))
+            self.required.append(need)
+        self.word_bits: dict[str, int] = {}
+        for words, bit in bit_of.items():
+            for word in words:
+                self.word_bits[word] = self.word_bits.get(word, 0) | (1 << bit)
+        # a pattern that names no word could match any tree; so could too many word sets for the bits
+        self.every_tree = not patterns or 0 in self.required or len(bit_of) > self._MAX_BITS
+        self._bits_of_hash: dict[int, int] = {}
+
+    def _bits(self, strings: StringStore, key: int) -> int:
+        bits = self._bits_of_hash.get(key)
+        if bits is None:
+            try:
+                bits = self.word_bits.get(strings[key].lower(), 0)
+            except KeyError:  # a hash the store does not hold (an unset attribute): no word
+                bits = 0
+            if len(self._bits_of_hash) >= self._MAX_CACHE:
+                self._bits_of_hash.clear()
+            self._bits_of_hash[key] = bits
+        return bits
+
+    def passing(self, doc: Doc, trees: Sequence[Span]) -> list[bool]:
+        """For each of ``trees`` (Doc order, consecutive, starting at 0, e.g. ``doc.sents``): worth a run?"""
+        if self.every_tree or not trees:
+            return [True] * len(trees)
+        keys = doc.to_array([LOWER, LEMMA]).ravel()
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        strings = doc.vocab.strings
+        bits = np.fromiter((self._bits(strings, int(k)) for k in distinct), dtype=np.int64, count=len(distinct))
+        per_token = bits[inverse.ravel()].reshape(-1, 2)
+        per_tree = np.bitwise_or.reduceat(per_token[:, 0] | per_token[:, 1], [t.start for t in trees])
+        return [any(int(have) & need == need for need in self.required) for have in per_tree]
+
+
 @dataclass(slots=True)
 class DocHits:
     """Everything the matchers found in one Doc, filed by sentence index."""
@@ -80,13 +147,36 @@ class DocHits:
     doc: Doc
     sentences: list[Span]
     lexicon: list[dict[str, list[Hit]]]
-    raw: list[dict[str, list[Anchors]]]
+    dependency: list[dict[str, list[Anchors]]]  # dependency-pattern hits per sentence
     entities: list[list[tuple[str, Hit]]]  # (label, token span) per sentence
     sentence_of: list[int] = field(default_factory=list)
     tree_of: list[int] = field(default_factory=list)
+    token_matcher: Matcher | None = None  # token patterns, run by tokens_in
+    strings: StringStore | None = None  # where the match keys live
+    token_hits: dict[int, dict[str, list[Anchors]]] = field(default_factory=dict)  # by tokens_in, per sentence
 
     def lexicon_present(self, sentence: int, key: str) -> bool:
         return bool(self.lexicon[sentence].get(key))
+
+    def tokens_in(self, sentence: int) -> dict[str, list[Anchors]]:
+        """Token-pattern hits of one sentence, found the first time it is asked about.
+
+        Unless a trigger is itself a token pattern, only sentences where a
+        trigger fired (and the next one, for assertions) ever are, and a
+        pattern on morphology ("Mood=Cnd") costs a Python call per token. A
+        match cannot cross the sentence; on the whole Doc a match over two
+        units was dropped, so the hits are the same.
+        """
+        found = self.token_hits.get(sentence)
+        if found is None:
+            found = self.token_hits[sentence] = {}
+            if self.token_matcher is not None:
+                assert self.strings is not None
+                unit = self.sentences[sentence]
+                for match_id, start, _end in self.token_matcher(unit):
+                    # the first token anchors a token pattern: authors put the event word first
+                    found.setdefault(self.strings[match_id], []).append((unit.start + start,))
+        return found
 
 
 class CompiledLanguage:
@@ -118,18 +208,14 @@ class CompiledLanguage:
             self._by_lemma.add(key, [Doc(vocab, words=list(m), lemmas=list(m)) for m in lemma])
         self._tokens = Matcher(vocab)
         self._dependency = DependencyMatcher(vocab)
-        # words one of which a tree must hold for any dependency pattern to match (None: any tree)
-        self._anchor_words: frozenset[str] | None = frozenset()
+        dependency_patterns = []
         for m in rules.matches():
             if m.kind == "tokens":
                 self._tokens.add(m.key, [m.pattern])
             elif m.kind == "dependency":
                 self._dependency.add(m.key, [m.pattern])
-                needed = _first_node_words(m.pattern)
-                if needed is None or self._anchor_words is None:
-                    self._anchor_words = None
-                else:
-                    self._anchor_words |= needed
+                dependency_patterns.append(m.pattern)
+        self._trees = TreeFilter(dependency_patterns)
 
     def hits(self, doc: Doc, entities: Sequence[Entity] = ()) -> DocHits:
         sentences = sentence_units(doc)
@@ -143,25 +229,21 @@ class CompiledLanguage:
                 tree_of[i] = t
         strings = self._strings  # match keys live in the compiled vocab, whatever the Doc
         lexicon: list[dict[str, list[Hit]]] = [{} for _ in sentences]
-        raw: list[dict[str, list[Anchors]]] = [{} for _ in sentences]
+        dependency: list[dict[str, list[Anchors]]] = [{} for _ in sentences]
         seen: set[tuple[int, int, int]] = set()  # the lower and lemma matchers often agree
         for matcher in (self._by_lower, self._by_lemma):
             for match_id, start, end in matcher(doc):
                 if sentence_of[start] == sentence_of[end - 1] != -1 and (match_id, start, end) not in seen:
                     seen.add((match_id, start, end))
                     lexicon[sentence_of[start]].setdefault(strings[match_id], []).append((start, end))
-        if len(self._tokens):
-            for match_id, start, end in self._tokens(doc):
-                if sentence_of[start] == sentence_of[end - 1] != -1:
-                    # the first token anchors a token pattern: authors put the event word first
-                    raw[sentence_of[start]].setdefault(strings[match_id], []).append((start,))
+        # token patterns run per sentence, on first use (DocHits.tokens_in)
         for tree in self._dependency_trees(doc):
             for match_id, relative in self._dependency(tree):
                 anchor = tree.start + relative[0]
                 if sentence_of[anchor] == -1:
                     continue
                 # the first node of a dependency pattern is its anchor (the predicate)
-                raw[sentence_of[anchor]].setdefault(strings[match_id], []).append((anchor,))
+                dependency[sentence_of[anchor]].setdefault(strings[match_id], []).append((anchor,))
         for per_sentence in lexicon:
             for hits in per_sentence.values():
                 hits.sort()
@@ -169,10 +251,12 @@ class CompiledLanguage:
             doc=doc,
             sentences=sentences,
             lexicon=lexicon,
-            raw=raw,
+            dependency=dependency,
             entities=_entities_by_sentence(doc, sentences, sentence_of, entities),
             sentence_of=sentence_of,
             tree_of=tree_of,
+            token_matcher=self._tokens if len(self._tokens) else None,
+            strings=strings,
         )
 
     def _dependency_trees(self, doc: Doc) -> list[Span]:
@@ -180,20 +264,14 @@ class CompiledLanguage:
 
         spaCy's DependencyMatcher grows faster than linearly with the length of
         a tree, so trees longer than ``MAX_TREE_TOKENS`` (no real sentence, only
-        junk or adversarial text) are skipped, and so are trees that hold none
-        of the words the patterns' first nodes require.
+        junk or adversarial text) are skipped, and so are trees that lack, for
+        every pattern, a word one of its nodes requires (see ``TreeFilter``).
         """
-        if not len(self._dependency):
+        if not len(self._dependency) or not len(doc):
             return []
-        trees = []
-        for tree in doc.sents:
-            if len(tree) > MAX_TREE_TOKENS:
-                continue
-            if self._anchor_words is None or any(
-                t.lower_ in self._anchor_words or t.lemma_.lower() in self._anchor_words for t in tree
-            ):
-                trees.append(tree)
-        return trees
+        trees = list(doc.sents)
+        worth = self._trees.passing(doc, trees)
+        return [t for t, ok in zip(trees, worth, strict=True) if ok and len(t) <= MAX_TREE_TOKENS]
 
     @staticmethod
     def find(match: Match, sentence: int, hits: DocHits) -> list[Anchors]:
@@ -206,7 +284,9 @@ class CompiledLanguage:
             return _near(match.near, hits.lexicon[sentence])
         if match.kind == "entities":
             return [tuple(range(a, b)) for label, (a, b) in hits.entities[sentence] if label in match.labels]
-        return list(hits.raw[sentence].get(match.key, ()))
+        if match.kind == "tokens":
+            return list(hits.tokens_in(sentence).get(match.key, ()))
+        return list(hits.dependency[sentence].get(match.key, ()))
 
 
 _TERMINAL = frozenset({".", "!", "?", "\u2026", "...", ";"})

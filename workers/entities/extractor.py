@@ -40,13 +40,15 @@ class EntityExtractor:
         """The version of each data file in use, for logs and provenance."""
         return dict(self.gazetteer.versions)
 
-    def extract(self, doc: Doc, language: str | None) -> list[Entity]:
+    def extract(self, doc: Doc, language: str | None, text: str | None = None) -> list[Entity]:
         """The entities of ``doc``, sorted by first mention.
 
         ``language`` is the article's language; it needs no special handling here
         because a Doc from a pipeline without NER simply has no model spans, and
-        the curated aliases are searched in every language.
+        the curated aliases are searched in every language. ``text`` is the text
+        the Doc was made from, when the caller has it: ``doc.text`` joins every
+        token again on each call.
         """
         del language  # the Doc's own pipeline decides everything language-specific
         mentions = reconcile(doc, self.matcher.find(doc), self.gazetteer)
-        return group_mentions(doc.text, mentions)
+        return group_mentions(doc.text if text is None else text, mentions)

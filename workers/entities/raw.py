@@ -17,7 +17,8 @@ __all__ = ["RawModelEntities"]
 class RawModelEntities:
     """Entities exactly as the spaCy model found them (no gazetteer, no ids)."""
 
-    def extract(self, doc: Doc, language: str | None) -> list[Entity]:
+    def extract(self, doc: Doc, language: str | None, text: str | None = None) -> list[Entity]:
+        del language, text  # the same signature as EntityExtractor.extract; spans carry their own text
         mentions: dict[tuple[str, str], list[tuple[int, int]]] = {}
         for ent in doc.ents:
             label = map_label(ent.label_)
