@@ -11,6 +11,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from spacy.matcher import DependencyMatcher
 from spacy.tokens import Doc
 
 from topics.records import Article
@@ -36,19 +37,32 @@ def dev_docs(pipeline: Pipeline) -> list[tuple[CompiledLanguage, Doc]]:
 
 
 def test_tree_filter_loses_no_dependency_match(dev_docs: list[tuple[CompiledLanguage, Doc]]) -> None:
+    """hits() finds, per sentence, what one DependencyMatcher of every pattern finds in every tree."""
+    plain_matchers: dict[int, DependencyMatcher] = {}
     every, filtered = set(), set()
-    trees_total = trees_run = 0
+    trees_total = runs = 0
     for n, (compiled, doc) in enumerate(dev_docs):
-        trees = [t for t in doc.sents if len(t) <= MAX_TREE_TOKENS]
-        kept = compiled._dependency_trees(doc)
-        trees_total, trees_run = trees_total + len(trees), trees_run + len(kept)
-        for tree in trees:
-            every |= {(n, key, tree.start + rel[0]) for key, rel in compiled._dependency(tree)}
-        for tree in kept:
-            filtered |= {(n, key, tree.start + rel[0]) for key, rel in compiled._dependency(tree)}
+        if id(compiled) not in plain_matchers:
+            plain = plain_matchers[id(compiled)] = DependencyMatcher(doc.vocab)
+            for m in compiled.rules.matches():
+                if m.kind == "dependency":
+                    plain.add(m.key, [m.pattern])
+        hits = compiled.hits(doc)
+        strings = doc.vocab.strings
+        for tree in doc.sents:
+            if len(tree) > MAX_TREE_TOKENS:
+                continue
+            trees_total += 1
+            for match_id, relative in plain_matchers[id(compiled)](tree):
+                anchor = tree.start + relative[0]
+                if hits.sentence_of[anchor] != -1:
+                    every.add((n, hits.sentence_of[anchor], strings[match_id], anchor))
+        runs += len(compiled._dependency_runs(doc))
+        for unit, found in enumerate(hits.dependency):
+            filtered |= {(n, unit, key, a[0]) for key, anchors in found.items() for a in anchors}
     assert every, "the development set holds dependency matches"
     assert filtered == every
-    assert trees_run < trees_total / 4, f"the filter let {trees_run} of {trees_total} trees through"
+    assert runs < trees_total / 4, f"{runs} matcher runs for {trees_total} trees"
 
 
 def test_token_patterns_per_sentence_find_what_the_whole_doc_finds(
@@ -89,16 +103,17 @@ def test_tree_filter_needs_a_word_for_every_named_node(pipeline: Pipeline) -> No
         {"RIGHT_ID": "verb", "RIGHT_ATTRS": {"LEMMA": {"IN": ["violate", "breach"]}}},
         {"LEFT_ID": "verb", "REL_OP": ">", "RIGHT_ID": "truce", "RIGHT_ATTRS": {"LOWER": "truce", "DEP": "dobj"}},
     ]
-    trees = TreeFilter([pattern])
+    verb_only = [{"RIGHT_ID": "verb", "RIGHT_ATTRS": {"LEMMA": "hold"}}]
+    trees = TreeFilter([pattern, verb_only])
     doc, sents = _tree(pipeline, "They violated the truce. They violated the rules. The truce held. Truce!")
-    assert trees.passing(doc, sents) == [True, False, False, False]
+    assert trees.patterns_in(doc, sents) == [[0], [], [1], []]
     doc, sents = _tree(pipeline, "Both sides Breached the TRUCE.")  # lemma and text compared lower-cased
-    assert trees.passing(doc, sents) == [True]
+    assert trees.patterns_in(doc, sents) == [[0]]
 
 
 def test_tree_filter_lets_every_tree_through_when_a_pattern_names_no_word(pipeline: Pipeline) -> None:
     any_verb = [{"RIGHT_ID": "verb", "RIGHT_ATTRS": {"POS": "VERB"}}]
     named = [{"RIGHT_ID": "verb", "RIGHT_ATTRS": {"LEMMA": "violate"}}]
     doc, sents = _tree(pipeline, "Nothing here. Nor here.")
-    assert TreeFilter([named, any_verb]).passing(doc, sents) == [True, True]
-    assert TreeFilter([named]).passing(doc, sents) == [False, False]
+    assert TreeFilter([named, any_verb]).patterns_in(doc, sents) == [[0, 1], [0, 1]]
+    assert TreeFilter([named]).patterns_in(doc, sents) == [[], []]

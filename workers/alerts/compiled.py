@@ -83,8 +83,8 @@ def _node_words(node: dict[str, Any]) -> frozenset[str] | None:
 class TreeFilter:
     """Which parse trees could match a dependency pattern, told from their words alone.
 
-    A tree is worth a DependencyMatcher run only if, for at least one pattern,
-    it holds a word for every node that names words (``LEMMA``/``LOWER``/
+    A pattern is worth a DependencyMatcher run on a tree only if the tree
+    holds a word for every node of the pattern that names words (``LEMMA``/``LOWER``/
     ``ORTH``/``TEXT``, one word or an ``IN`` list): a token counts when its
     lower-cased text or lemma is one of them. That is necessary, never
     sufficient, so no match is lost. Most trees hold a verb such as "hit" or
@@ -127,17 +127,18 @@ class TreeFilter:
             self._bits_of_hash[key] = bits
         return bits
 
-    def passing(self, doc: Doc, trees: Sequence[Span]) -> list[bool]:
-        """For each of ``trees`` (Doc order, consecutive, starting at 0, e.g. ``doc.sents``): worth a run?"""
+    def patterns_in(self, doc: Doc, trees: Sequence[Span]) -> list[list[int]]:
+        """For each of ``trees`` (consecutive, from the Doc's start, e.g. ``doc.sents``): the patterns worth a run."""
+        every = list(range(len(self.required)))
         if self.every_tree or not trees:
-            return [True] * len(trees)
+            return [every for _ in trees]
         keys = doc.to_array([LOWER, LEMMA]).ravel()
         distinct, inverse = np.unique(keys, return_inverse=True)
         strings = doc.vocab.strings
         bits = np.fromiter((self._bits(strings, int(k)) for k in distinct), dtype=np.int64, count=len(distinct))
         per_token = bits[inverse.ravel()].reshape(-1, 2)
         per_tree = np.bitwise_or.reduceat(per_token[:, 0] | per_token[:, 1], [t.start for t in trees])
-        return [any(int(have) & need == need for need in self.required) for have in per_tree]
+        return [[p for p in every if int(have) & self.required[p] == self.required[p]] for have in per_tree]
 
 
 @dataclass(slots=True)
@@ -207,13 +208,17 @@ class CompiledLanguage:
             self._by_lower.add(key, [Doc(vocab, words=list(w)) for w in lower])
             self._by_lemma.add(key, [Doc(vocab, words=list(m), lemmas=list(m)) for m in lemma])
         self._tokens = Matcher(vocab)
-        self._dependency = DependencyMatcher(vocab)
+        # One DependencyMatcher per key: its cost grows with the patterns it holds,
+        # and a tree is run only through the keys whose words it holds.
+        self._dependency: dict[str, DependencyMatcher] = {}
+        self._pattern_keys: list[str] = []  # the key of each dependency pattern, in TreeFilter order
         dependency_patterns = []
         for m in rules.matches():
             if m.kind == "tokens":
                 self._tokens.add(m.key, [m.pattern])
             elif m.kind == "dependency":
-                self._dependency.add(m.key, [m.pattern])
+                self._dependency.setdefault(m.key, DependencyMatcher(vocab)).add(m.key, [m.pattern])
+                self._pattern_keys.append(m.key)
                 dependency_patterns.append(m.pattern)
         self._trees = TreeFilter(dependency_patterns)
 
@@ -237,8 +242,8 @@ class CompiledLanguage:
                     seen.add((match_id, start, end))
                     lexicon[sentence_of[start]].setdefault(strings[match_id], []).append((start, end))
         # token patterns run per sentence, on first use (DocHits.tokens_in)
-        for tree in self._dependency_trees(doc):
-            for match_id, relative in self._dependency(tree):
+        for tree, dependency_matcher in self._dependency_runs(doc):
+            for match_id, relative in dependency_matcher(tree):
                 anchor = tree.start + relative[0]
                 if sentence_of[anchor] == -1:
                     continue
@@ -259,19 +264,24 @@ class CompiledLanguage:
             strings=strings,
         )
 
-    def _dependency_trees(self, doc: Doc) -> list[Span]:
-        """The parse trees worth a DependencyMatcher run.
+    def _dependency_runs(self, doc: Doc) -> list[tuple[Span, DependencyMatcher]]:
+        """The (parse tree, DependencyMatcher) pairs worth a run, in Doc order.
 
         spaCy's DependencyMatcher grows faster than linearly with the length of
         a tree, so trees longer than ``MAX_TREE_TOKENS`` (no real sentence, only
-        junk or adversarial text) are skipped, and so are trees that lack, for
-        every pattern, a word one of its nodes requires (see ``TreeFilter``).
+        junk or adversarial text) are skipped; a tree goes through a key's
+        matcher only if it holds the words one of the key's patterns needs
+        (``TreeFilter``).
         """
-        if not len(self._dependency) or not len(doc):
+        if not self._dependency or not len(doc):
             return []
         trees = list(doc.sents)
-        worth = self._trees.passing(doc, trees)
-        return [t for t, ok in zip(trees, worth, strict=True) if ok and len(t) <= MAX_TREE_TOKENS]
+        runs: list[tuple[Span, DependencyMatcher]] = []
+        for tree, patterns in zip(trees, self._trees.patterns_in(doc, trees), strict=True):
+            if patterns and len(tree) <= MAX_TREE_TOKENS:
+                keys = dict.fromkeys(self._pattern_keys[p] for p in patterns)
+                runs.extend((tree, self._dependency[key]) for key in keys)
+        return runs
 
     @staticmethod
     def find(match: Match, sentence: int, hits: DocHits) -> list[Anchors]:

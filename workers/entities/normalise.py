@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["clean_name", "fold", "is_acronym", "spelling_variants"]
 
@@ -23,6 +24,13 @@ _KEY_SEPARATORS = re.compile(r"[\s\-'.‐‑‒–—’ʼ‘`´]+")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
+# Both are pure and meet the same few thousand names over and over (every span,
+# every lookup): cached, they cost a dictionary lookup. A bounded cache: a flood
+# of distinct names only evicts.
+_CACHED_NAMES = 1 << 15
+
+
+@lru_cache(maxsize=_CACHED_NAMES)
 def clean_name(text: str) -> str:
     """The display form of a name: single spaces, tight hyphens, plain apostrophes."""
     text = text.translate(_APOSTROPHES)
@@ -30,6 +38,7 @@ def clean_name(text: str) -> str:
     return _LOOSE_HYPHEN.sub(r"\1", text)
 
 
+@lru_cache(maxsize=_CACHED_NAMES)
 def fold(text: str) -> str:
     """The lookup key of a name: no accents, case folded, hyphen/dot/apostrophe as space."""
     if not text.isascii():
