@@ -56,7 +56,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -265,17 +265,28 @@ def dedup_alone(n: int) -> dict[str, Any]:
 
 
 class Sampler:
-    """Samples RSS of some processes in a thread; CPU seconds between ``mark`` calls."""
+    """Samples RSS of some processes in a thread; CPU seconds between ``mark`` calls.
+
+    A worker's figures are those of its process and its children (the NLP
+    process, ``workers/nlp_process.py``) together. Summed RSS counts the pages
+    both processes map (libpython, numpy, BLAS) twice, so it errs high; summed
+    PSS (each shared page split between the processes that map it) is what the
+    worker really takes. Both are kept.
+    """
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
         self.processes: dict[str, psutil.Process] = {}
+        self.with_children: set[str] = set()
         self.peak_rss: dict[str, int] = {}
+        self.peak_pss: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def watch(self, name: str, pid: int) -> None:
+    def watch(self, name: str, pid: int, *, children: bool = False) -> None:
         self.processes[name] = psutil.Process(pid)
+        if children:
+            self.with_children.add(name)
 
     def start(self) -> Sampler:
         self._thread.start()
@@ -286,23 +297,56 @@ class Sampler:
         self._thread.join()
 
     def _run(self) -> None:
+        ticks = 0
         while not self._stop.wait(self.interval):
+            ticks += 1
             for name, proc in list(self.processes.items()):
-                try:
-                    rss = proc.memory_info().rss
-                except psutil.Error:
-                    continue
-                self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+                tree = self._tree(name, proc)
+                rss = sum(_each(tree, lambda p: p.memory_info().rss))
+                if rss:
+                    self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)
+                if name in self.with_children and ticks % 5 == 0:  # the kernel walks page tables for it
+                    pss = sum(_each(tree, _pss))
+                    if pss:
+                        self.peak_pss[name] = max(self.peak_pss.get(name, 0), pss)
 
     def cpu(self) -> dict[str, float]:
         out = {}
         for name, proc in self.processes.items():
-            try:
-                times = proc.cpu_times()
-                out[name] = times.user + times.system
-            except psutil.Error:
-                out[name] = float("nan")
+            seconds = _each(self._tree(name, proc), lambda p: sum(p.cpu_times()[:2]))
+            out[name] = sum(seconds) if seconds else float("nan")
         return out
+
+    def _tree(self, name: str, proc: psutil.Process) -> list[psutil.Process]:
+        if name not in self.with_children:
+            return [proc]
+        try:
+            return [proc, *proc.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+
+def _pss(proc: psutil.Process) -> float:
+    """Proportional set size from ``smaps_rollup`` (one short read, unlike psutil's full ``smaps`` walk)."""
+    try:
+        with open(f"/proc/{proc.pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError as exc:
+        raise psutil.NoSuchProcess(proc.pid) from exc
+    return 0
+
+
+def _each(procs: list[psutil.Process], read: Callable[[psutil.Process], float]) -> list[float]:
+    """``read(p)`` for each process still there."""
+    out = []
+    for proc in procs:
+        try:
+            out.append(read(proc))
+        except psutil.Error:
+            continue
+    return out
 
 
 @dataclass
@@ -427,7 +471,7 @@ class Workers:
         for proc, name in zip(self.procs, self.names, strict=True):
             proc.start()
             assert proc.proc is not None
-            self.sampler.watch(name, proc.proc.pid)
+            self.sampler.watch(name, proc.proc.pid, children=True)
         for proc in self.procs:
             proc.wait_ready(180)
         return self
@@ -548,6 +592,7 @@ def broker_runs(
                 )
                 progress(f"    latency {out['latency_half_rate'].get('latency_ms')}")
             out["one_worker"]["peak_rss_mb"] = round(sampler.peak_rss.get("one_w0", 0) / MB)
+            out["one_worker"]["peak_pss_mb"] = round(sampler.peak_pss.get("one_w0", 0) / MB)
 
             progress(f"(c) two workers, {len(articles)} articles")
             with Workers(bootstrap, 2, logs, sampler, "two", setup) as workers:
@@ -556,6 +601,9 @@ def broker_runs(
                 progress(f"    {out['two_workers']['articles_per_s']} articles/s")
             out["two_workers"]["peak_rss_mb"] = {
                 name: round(sampler.peak_rss.get(name, 0) / MB) for name in ("two_w0", "two_w1")
+            }
+            out["two_workers"]["peak_pss_mb"] = {
+                name: round(sampler.peak_pss.get(name, 0) / MB) for name in ("two_w0", "two_w1")
             }
             out["broker_peak_rss_mb"] = round(sampler.peak_rss.get("broker", 0) / MB)
         finally:
@@ -630,10 +678,17 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
         "c_two_workers": broker["two_workers"],
         "d_latency_half_rate": broker["latency_half_rate"],
         "e_dedup_alone": dedup,
+        # a worker is two processes (workers/nlp_process.py): RSS summed over both
+        # (what the target is checked on; shared libraries count twice), and PSS
+        # summed (each shared page counted once: the memory the worker takes)
         "f_peak_rss_mb": {
             "one_worker": broker["one_worker"]["peak_rss_mb"],
             "two_workers": broker["two_workers"]["peak_rss_mb"],
             "broker_jvm": broker["broker_peak_rss_mb"],
+        },
+        "f_peak_pss_mb": {
+            "one_worker": broker["one_worker"]["peak_pss_mb"],
+            "two_workers": broker["two_workers"]["peak_pss_mb"],
         },
     }
 

@@ -21,15 +21,12 @@ loses or stalls records at the end of a rebalance.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import itertools
 import logging
 import ssl
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, cast
 
 import faust
 import orjson
@@ -43,6 +40,7 @@ from .dedup import DedupState
 from .diagnostics import install_state_dump
 from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
+from .nlp_process import Enriched, NlpRunner, nlp_runner
 from .normalise import detect_language
 from .pipeline import EnrichedResult, Pipeline, dead_letter
 from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams, seek_uncommitted_streams_too
@@ -55,8 +53,6 @@ __all__ = ["WirewatchApp", "create_app"]
 log = logging.getLogger("wirewatch.app")
 
 _PURGE_EVERY_SECONDS = 3600.0
-
-T = TypeVar("T")
 
 
 def _credentials(settings: Settings) -> Any:
@@ -103,9 +99,20 @@ class WirewatchApp:
     metrics: Metrics = field(default_factory=Metrics)  # its own registry: one per app
     assignment_known: bool = False  # a rebalance has completed at least once
     rebalance_started: float | None = None  # time.monotonic() when the current rebalance began, else None
+    nlp: NlpRunner | None = None  # where spaCy runs: workers/nlp_process.py
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A batch of the enrich agent between its submission and its acks."""
+
+    events: list[faust.EventT[bytes]]
+    raws: list[bytes]
+    future: asyncio.Future[Enriched]
+    slot: asyncio.Semaphore  # released once the batch is acked: two batches in flight at most
 
 
 def create_app(settings: Settings, pipeline: Pipeline | None = None) -> WirewatchApp:
@@ -276,47 +283,66 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 for alert in result.alerts:
                     await send_json(catalog.ALERTS, alert.alert_id, alert.to_value())
 
-    # One thread runs the spaCy pipelines (never two batches at once). The event
-    # loop stays free for the other agents, Kafka and the web pages meanwhile.
-    nlp_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wirewatch-nlp")
+    # spaCy runs in a child process by default (workers/nlp_process.py), else in
+    # a thread of the worker. Either way the event loop stays free for the other
+    # agents, Kafka and the web pages while a batch is enriched.
+    nlp = nlp_runner(settings, ww.pipeline)
+    ww.nlp = nlp
 
-    async def off_loop(fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in the NLP thread (with this task's context: the article ids of the logs)."""
-        if not settings.nlp_thread:
-            return fn(*args)
-        context = contextvars.copy_context()
-        return await asyncio.get_running_loop().run_in_executor(nlp_thread, context.run, fn, *args)
+    async def enrich_alone(event: faust.EventT[bytes], raw: bytes) -> None:
+        with about(event.key):
+            try:
+                await publish((await (await nlp.submit([raw]))).results)
+            except Exception as exc:
+                await internal_error(raw, event.key, where(event), exc)
 
-    def enrich_raw(raws: list[bytes]) -> list[EnrichedResult]:
-        return ww.pipeline.enrich([Article.from_value(orjson.loads(r)) for r in raws])
+    async def finish_batches(stream: faust.StreamT[bytes], in_flight: asyncio.Queue[InFlight]) -> None:
+        """Publish each batch's results, then ack its events: in the order the batches were taken."""
+        while True:
+            batch = await in_flight.get()
+            with about([e.key for e in batch.events]):
+                try:
+                    enriched = await batch.future
+                except Exception:
+                    # One bad article must not sink its batch: retry one by one.
+                    log.warning("batch of %d failed; enriching one by one", len(batch.events), exc_info=True)
+                    for event, raw in zip(batch.events, batch.raws, strict=True):
+                        await enrich_alone(event, raw)
+                else:
+                    metrics.stage_took("enrich", enriched.seconds)
+                    await publish(enriched.results)
+            for event in batch.events:  # only now may the consumer commit their offsets
+                await stream.ack(event)
+            batch.slot.release()
 
     @app.agent(unique_topic, name="enrich_articles")
     async def enrich_articles(stream: faust.StreamT[bytes]) -> None:
+        """Batches of unique articles through ``nlp``, two batches in flight.
+
+        While one batch is published the next is already being enriched, so
+        spaCy never waits for Kafka. Events are taken without acks and acked by
+        ``finish_batches`` once their batch is published, in order: the
+        committed offset never passes an article whose event is not out yet.
+        """
         await ww.models_ready.wait()
-        batches = stream.take_events(  # type: ignore[attr-defined]  # on Stream, missing from StreamT
-            settings.nlp_batch_size, within=settings.nlp_batch_within
-        )
-        async for events in batches:
-            raws = [e.value if isinstance(e.value, bytes) else b"" for e in events]
-            metrics.message_in(unique_spec.name, len(events))
-            for event in events:
-                watch(event)
-            metrics.batch(len(events))
-            with about([e.key for e in events]):
-                try:
-                    with metrics.stage("enrich"):
-                        results = await off_loop(enrich_raw, raws)
-                except Exception:
-                    # One bad article must not sink its batch: retry one by one.
-                    log.warning("batch of %d failed; enriching one by one", len(events), exc_info=True)
-                    for event, raw in zip(events, raws, strict=True):
-                        with about(event.key):
-                            try:
-                                await publish(await off_loop(enrich_raw, [raw]))
-                            except Exception as exc:
-                                await internal_error(raw, event.key, where(event), exc)
-                    continue
-                await publish(results)
+        in_flight: asyncio.Queue[InFlight] = asyncio.Queue()
+        slots = asyncio.Semaphore(2)
+        async with asyncio.TaskGroup() as group:  # finish_batches failing ends the agent, as before
+            group.create_task(finish_batches(stream, in_flight))
+            batches = stream.noack_take(  # type: ignore[attr-defined]  # on Stream, missing from StreamT
+                settings.nlp_batch_size, within=settings.nlp_batch_within
+            )
+            async for taken in batches:
+                events = cast(list[faust.EventT[bytes]], taken)  # noack_take yields the events
+                raws = [e.value if isinstance(e.value, bytes) else b"" for e in events]
+                metrics.message_in(unique_spec.name, len(events))
+                for event in events:
+                    watch(event)
+                metrics.batch(len(events))
+                await slots.acquire()
+                with about([e.key for e in events]):
+                    future = await nlp.submit(raws)
+                in_flight.put_nowait(InFlight(events, raws, future, slots))
 
     @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def install_diagnostics() -> None:
@@ -325,18 +351,21 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def load_models() -> None:
         started = time.monotonic()
-        if not ww.pipeline.models_loaded:
-            if settings.models_load_delay > 0:
-                log.info("loading models in %.1f s (WIREWATCH_MODELS_LOAD_DELAY)", settings.models_load_delay)
-                await asyncio.sleep(settings.models_load_delay)
-                started = time.monotonic()
-            loop = asyncio.get_running_loop()
-            # The language identifier loads its model on first use (~2 s): not inside the loop.
-            await loop.run_in_executor(nlp_thread, detect_language, "warm up the language identifier")
-            await loop.run_in_executor(nlp_thread, ww.pipeline.load_models)
-            log.info("models loaded in %.1f s", time.monotonic() - started)
+        if settings.models_load_delay > 0:
+            log.info("loading models in %.1f s (WIREWATCH_MODELS_LOAD_DELAY)", settings.models_load_delay)
+            await asyncio.sleep(settings.models_load_delay)
+            started = time.monotonic()
+        # The language identifier (validate) loads its model on first use (~2 s): not inside the loop.
+        await asyncio.to_thread(detect_language, "warm up the language identifier")
+        await nlp.start()
+        log.info("models loaded in %.1f s", time.monotonic() - started)
         metrics.loaded(time.monotonic() - started)
         ww.models_ready.set()
+
+    async def stop_nlp(sender: Any, /, *args: Any, **kwargs: Any) -> None:
+        await nlp.close()
+
+    app.on_before_shutdown.connect(stop_nlp)
 
     def on_rebalance_complete(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         ww.assignment_known = True  # for /ready: the group gave this worker its partitions (maybe none)

@@ -182,6 +182,10 @@ class Metrics:
         with self.stage_seconds.labels(stage=name).time():
             yield
 
+    def stage_took(self, name: str, seconds: float) -> None:
+        """Stage ``name`` took ``seconds`` (timed where it ran: the NLP process, say)."""
+        self.stage_seconds.labels(stage=name).observe(seconds)
+
     def skipped(self, topic: str, n: int) -> None:
         self.skipped_offsets.labels(topic=topic).inc(n)
 

@@ -4,6 +4,10 @@
 alert rules) and exposes one method per stage. The Faust agents call these
 stages one by one between topics; ``wirewatch enrich`` and ``wirewatch eval``
 call ``run()``, which chains them in one process with in-memory dedup state.
+
+The NLP child process (``workers/nlp_process.py``) builds a ``Pipeline`` for
+the enrich stage alone, so the dedup and normalise modules (datasketch with
+scipy, inscriptis with lxml: ~50 MB) are imported where they are first used.
 """
 
 from __future__ import annotations
@@ -13,15 +17,17 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from topics import catalog
 from topics.records import ENRICHED_SCHEMA, Alert, Article, DeadLetter, Duplicate, Entity, SourcePosition
 
-from .dedup import DedupConfig, Deduplicator, DedupState
-from .normalise import normalise_article
 from .settings import Settings
 from .validate import Limits, Rejection, parse_raw
+
+if TYPE_CHECKING:
+    from .dedup import DedupConfig, Deduplicator, DedupState
 
 __all__ = ["EnrichedResult", "OutputMessage", "Pipeline", "RawRecord", "now_iso"]
 
@@ -77,6 +83,8 @@ def limits_from(settings: Settings) -> Limits:
 
 
 def dedup_config_from(settings: Settings) -> DedupConfig:
+    from .dedup import DedupConfig
+
     return DedupConfig(
         num_perm=settings.minhash_num_perm,
         threshold=settings.minhash_threshold,
@@ -104,7 +112,6 @@ class Pipeline:
         self.settings = settings
         self.raw_entities = raw_entities  # the model's own entities only: the baseline for eval
         self.limits = limits_from(settings)
-        self.dedup_config = dedup_config_from(settings)
         self._models_loaded = False
         if load_models:
             self.load_models()
@@ -126,12 +133,18 @@ class Pipeline:
         self.alerts = AlertDetector(RuleSet.load(), self.pool)
         self._models_loaded = True
 
+    @cached_property
+    def dedup_config(self) -> DedupConfig:
+        return dedup_config_from(self.settings)
+
     @property
     def models_loaded(self) -> bool:
         return self._models_loaded
 
     # -- stage 1: validate + normalise ----------------------------------------
     def validate(self, raw: bytes, position: SourcePosition = NOWHERE) -> Article | DeadLetter:
+        from .normalise import normalise_article
+
         parsed = parse_raw(raw, self.limits)
         if isinstance(parsed, Rejection):
             return dead_letter(raw, parsed, position)
@@ -154,6 +167,8 @@ class Pipeline:
 
     # -- stage 2: dedup -------------------------------------------------------
     def deduplicator(self, state: DedupState) -> Deduplicator:
+        from .dedup import Deduplicator
+
         return Deduplicator(self.dedup_config, state)
 
     @staticmethod
@@ -209,6 +224,8 @@ class Pipeline:
         batch_size: int | None = None,
     ) -> Iterator[OutputMessage]:
         """Every output message for ``records``, in input order (enriched in batches)."""
+        from .dedup import DedupState
+
         dedup = self.deduplicator(state or DedupState.in_memory())
         size = batch_size or self.settings.nlp_batch_size
         pending: list[tuple[int, Article]] = []

@@ -63,11 +63,17 @@ class Settings(BaseSettings):
     # Articles per enrich batch (one nlp.pipe call per language). Measured end to end on
     # 2 cores: 8 -> 0.79 of raw nlp.pipe, 16 -> 0.82-0.84, 32 -> 0.84-0.85 but 700 MB
     # peak RSS; a batch of 16 takes ~0.7 s of spaCy (wire copy of ~1,800 characters),
-    # in its own thread (nlp_thread). README, Performance.
+    # in a child process (nlp_process). README, Performance.
     nlp_batch_size: int = 16
     nlp_batch_within: float = 0.1  # seconds to wait for a batch to fill
-    # Run each enrich batch in a thread of its own, so the event loop goes on
-    # fetching, validating, deduplicating and producing meanwhile (README, Performance).
+    # Run spaCy in a child process of the worker (workers/nlp_process.py), so the
+    # event loop (fetch, validate, dedup, produce) runs on another core and the
+    # worker survives a crash of spaCy. Off: spaCy runs in the worker itself.
+    nlp_process: bool = True
+    # Seconds the child may take over one batch before it is killed and restarted.
+    nlp_timeout: float = 120.0
+    # With nlp_process off: run each enrich batch in a thread of the worker, so
+    # the event loop goes on meanwhile (off: on the loop itself).
     nlp_thread: bool = True
     languages: tuple[str, ...] = ("fr", "en")
     log_level: str = "INFO"

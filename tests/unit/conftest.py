@@ -24,7 +24,9 @@ def app_under_test(pipeline: Pipeline) -> Callable[[str], WirewatchApp]:
     """A factory of apps for ``agent.test_context()``: memory store, one AsyncMock per topic's send."""
 
     def make(app_id: str) -> WirewatchApp:
-        ww = create_app(Settings(store="memory://", web_enabled=False, app_id=app_id), pipeline=pipeline)
+        # spaCy in a thread of the test's process: the pipeline above, loaded once
+        settings = Settings(store="memory://", web_enabled=False, app_id=app_id, nlp_process=False)
+        ww = create_app(settings, pipeline=pipeline)
         ww.app.finalize()
         ww.app.conf.store = "memory://"
         ww.app.flow_control.resume()

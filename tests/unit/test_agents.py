@@ -116,3 +116,30 @@ async def test_enrich_runs_off_the_event_loop_with_the_articles_in_its_log_conte
     thread_name, ids = seen[0]
     assert thread_name.startswith("wirewatch-nlp") and thread_name != threading.main_thread().name
     assert ids == ("seed",)
+
+
+async def test_enrich_acks_an_article_only_once_its_event_is_sent(
+    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
+) -> None:
+    """The enrich agent takes batches without acks: until the enriched event is out, the offset stays uncommitted."""
+    import asyncio
+
+    gate = asyncio.Event()
+    sends: list[bytes] = []
+
+    async def held_send(**kwargs: Any) -> None:
+        sends.append(kwargs["key"])
+        await gate.wait()  # the producer is slow: the event is not out yet
+
+    ww.topics[catalog.ENRICHED.name].send = held_send  # type: ignore[method-assign]
+    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
+    assert isinstance(article, Article)
+    async with ww.agents["enrich"].test_context() as agent:
+        event = await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        second = await agent.put(orjson.dumps({**article.to_value(), "id": "seed-2"}), key=b"seed-2")
+        await wait_until(lambda: sends == [b"seed"])
+        await asyncio.sleep(0.2)
+        assert not event.message.acked and not second.message.acked
+        gate.set()
+        await wait_until(lambda: event.message.acked and second.message.acked)
+    assert sends == [b"seed", b"seed-2"]

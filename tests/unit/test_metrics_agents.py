@@ -69,7 +69,8 @@ async def test_enrich_counts_alerts_by_type_and_hedged_and_the_batch(
 
 
 def test_readiness_lists_what_is_missing(pipeline: Pipeline) -> None:
-    ww = create_app(Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-ready"), pipeline=pipeline)
+    settings = Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-ready", nlp_process=False)
+    ww = create_app(settings, pipeline=pipeline)
     state = readiness(ww)
     assert not state.ready
     assert state.missing == ["assignment", "broker", "models"]

@@ -1,0 +1,160 @@
+"""The NLP child process (workers/nlp_process.py): same results as in-process, order, failures, lifetime.
+
+Each test that starts a process pays for its models (~6 s), so the tests
+that leave the process healthy share one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+import pytest
+import pytest_asyncio
+
+from topics.records import Article
+from workers.nlp_process import NlpError, NlpProcess, NlpProcessDied, enrich_raw
+from workers.pipeline import Pipeline
+from workers.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# the shared process lives on the module's event loop, so the tests that use it do too
+on_module_loop = pytest.mark.asyncio(loop_scope="module")
+
+TEXTS = [
+    ("fr-1", "fr", "Des frappes aériennes ont touché Alep mardi malgré le cessez-le-feu, selon l'OSDH."),
+    ("en-1", "en", "Russian forces launched a ground offensive near Kharkiv on Monday, officials in Kyiv said."),
+    ("en-2", "en", "The truce between Israel and Hamas was broken by an airstrike on Gaza City, witnesses said."),
+    ("fr-2", "fr", "Le gouvernement a présenté son budget pour l'année prochaine devant l'Assemblée nationale."),
+]
+
+
+def raws(texts: list[tuple[str, str, str]] = TEXTS) -> list[bytes]:
+    return [orjson.dumps(Article(id=i, text=t, language=lang).to_value()) for i, lang, t in texts]
+
+
+def comparable(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in event.items() if k != "processed_at"}
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def shared() -> AsyncIterator[NlpProcess]:
+    process = NlpProcess(Settings())
+    await process.start()
+    yield process
+    proc = psutil.Process(process.pid) if process.pid else None
+    await process.close()
+    assert proc is not None and not proc.is_running(), "close() leaves no process behind"
+
+
+@on_module_loop
+async def test_results_are_those_of_the_pipeline_in_process(shared: NlpProcess, pipeline: Pipeline) -> None:
+    batch = raws()
+    got = (await (await shared.submit(batch))).results
+    want = enrich_raw(pipeline, batch).results
+    assert [comparable(r.event) for r in got] == [comparable(r.event) for r in want]
+    assert [r.alerts for r in got] == [r.alerts for r in want]
+    assert any(r.alerts for r in got), "the sample holds alerts, so the comparison covers them"
+
+
+@on_module_loop
+async def test_batches_in_flight_come_back_each_to_its_own_future(shared: NlpProcess) -> None:
+    first = await shared.submit(raws(TEXTS[:2]))
+    second = await shared.submit(raws(TEXTS[2:]))
+    late, early = await second, await first  # awaited out of order on purpose
+    assert [r.event["id"] for r in early.results] == ["fr-1", "en-1"]
+    assert [r.event["id"] for r in late.results] == ["en-2", "fr-2"]
+    assert early.seconds > 0 and late.seconds > 0
+
+
+@on_module_loop
+async def test_a_batch_that_raises_fails_alone_and_the_process_lives_on(shared: NlpProcess) -> None:
+    pid, started = shared.pid, shared.started
+    with pytest.raises(NlpError, match="JSONDecodeError") as info:
+        await (await shared.submit([b"{not json"]))
+    assert not isinstance(info.value, NlpProcessDied)
+    assert "Traceback" in str(info.value), "the child's traceback comes with the error"
+    ok = await (await shared.submit(raws(TEXTS[:1])))
+    assert [r.event["id"] for r in ok.results] == ["fr-1"]
+    assert (shared.pid, shared.started) == (pid, started)
+
+
+async def test_a_dead_or_stuck_process_fails_its_batches_and_the_next_batch_starts_another() -> None:
+    process = NlpProcess(Settings())
+    await process.start()
+    try:
+        # killed (out of memory, say) with a batch in flight
+        first_pid = process.pid
+        assert first_pid is not None
+        future = await process.submit(raws())
+        os.kill(first_pid, signal.SIGKILL)
+        with pytest.raises(NlpProcessDied, match="SIGKILL"):
+            await future
+
+        # the next batch starts a new process; this one answers too late and is killed
+        process.settings = Settings(nlp_timeout=0.001)
+        with pytest.raises(NlpProcessDied, match="no answer"):
+            await (await process.submit(raws()))
+        second_pid = process.pid
+        assert process.started == 2 and second_pid is None, "the stuck process was killed"
+
+        process.settings = Settings()
+        ok = await (await process.submit(raws()))
+        assert [r.event["id"] for r in ok.results] == [i for i, _, _ in TEXTS]
+        assert process.started == 3 and process.pid not in (None, first_pid)
+    finally:
+        await process.close()
+
+
+def test_the_process_does_not_outlive_its_worker(tmp_path: Path) -> None:
+    """A worker killed outright (SIGKILL: no clean-up runs) still takes its NLP process down."""
+    script = tmp_path / "worker.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+            from workers.nlp_process import NlpProcess
+            from workers.settings import Settings
+
+            async def main():
+                process = NlpProcess(Settings())
+                await process.start()
+                print(process.pid, flush=True)
+                await asyncio.sleep(600)
+
+            asyncio.run(main())
+            """
+        )
+    )
+    worker = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None
+        child = psutil.Process(int(worker.stdout.readline()))
+        assert child.is_running() and child.ppid() == worker.pid
+        worker.kill()
+        worker.wait(10)
+        deadline = time.monotonic() + 30
+        while child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the NLP process outlived its worker"
+            time.sleep(0.1)
+    finally:
+        worker.kill()
+
+
+async def test_a_process_that_cannot_load_its_models_says_so() -> None:
+    process = NlpProcess(Settings(languages=("xx-no-such-language",)))
+    with pytest.raises(NlpProcessDied, match="could not load its models"):
+        await process.start()
+    assert process.pid is None
+    await asyncio.wait_for(process.close(), 10)

@@ -1,0 +1,395 @@
+"""spaCy in a child process of the worker: both ends of the pipe between them.
+
+Why a process and not a thread: a batch of 16 articles is ~0.6 s of spaCy,
+and the Cython parts of spaCy hold the GIL. In one process the event loop
+(fetch, validate, dedup, produce: ~2 ms per article over three hops) waits for
+the NLP thread and the NLP thread for the loop, so a worker never uses more
+than one core and ran at 0.83-0.87 of raw ``nlp.pipe``. With spaCy in a child
+process the loop runs on the other core (README, Performance).
+
+What the child owns: the spaCy pipelines, gazetteers and alert rules (the
+``Pipeline`` with models loaded). The worker itself never imports spaCy.
+
+The protocol is ours and small: frames of an 8-byte big-endian length and a
+pickle, over the child's stdin and stdout. The parent sends the ``Settings``
+first; the child answers ``("ready", pid, seconds)`` once its models are
+loaded. Then each request is a list of unique-topic record values (bytes) and
+each answer ``("ok", [EnrichedResult, ...])`` or ``("error", summary,
+traceback)``. The child exits when its stdin closes: when the worker stops,
+and also when the worker is killed, so a child never outlives its worker.
+
+Failures, and what the worker does (``workers/app.py``):
+- the child raises on a batch: ``NlpError``; the agent retries the batch one
+  article at a time and dead-letters the article that still fails;
+- the child dies (segfault, out-of-memory kill) or gives no answer within
+  ``nlp_timeout`` seconds (it is then killed): ``NlpProcessDied``; the next
+  call starts a new child (models load again, a few seconds), so the same
+  one-by-one retry isolates an article that kills spaCy. The worker itself
+  never goes down with its child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import ctypes
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+import time
+import traceback
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .pipeline import EnrichedResult, Pipeline
+    from .settings import Settings
+
+__all__ = [
+    "Enriched",
+    "NlpError",
+    "NlpInWorker",
+    "NlpProcess",
+    "NlpProcessDied",
+    "NlpRunner",
+    "enrich_raw",
+    "nlp_runner",
+]
+
+log = logging.getLogger("wirewatch.nlp")
+
+_LENGTH = struct.Struct(">Q")
+_PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+
+class NlpError(Exception):
+    """The NLP process raised on a batch (the message carries its exception)."""
+
+
+class NlpProcessDied(NlpError):
+    """The NLP process exited, or was killed for taking too long, before answering."""
+
+
+@dataclass(frozen=True, slots=True)
+class Enriched:
+    """The results of one batch, in order, and the seconds spaCy and the rules took over it."""
+
+    results: list[EnrichedResult]
+    seconds: float
+
+
+def enrich_raw(pipeline: Pipeline, raws: list[bytes]) -> Enriched:
+    """The enrich stage over unique-topic record values (in the child, or in the worker)."""
+    import orjson
+
+    from topics.records import Article
+
+    started = time.perf_counter()
+    results = pipeline.enrich([Article.from_value(orjson.loads(r)) for r in raws])
+    return Enriched(results, time.perf_counter() - started)
+
+
+class NlpRunner(Protocol):
+    """Where the enrich stage runs. ``submit`` returns at once with a future of the batch's
+    results: batches are enriched one at a time, in the order submitted."""
+
+    async def start(self) -> float: ...
+
+    async def submit(self, raws: list[bytes]) -> asyncio.Future[Enriched]: ...
+
+    async def close(self) -> None: ...
+
+
+def nlp_runner(settings: Settings, pipeline: Pipeline) -> NlpRunner:
+    """The runner ``settings`` ask for: the child process, a thread of the worker, or its loop."""
+    if settings.nlp_process:
+        return NlpProcess(settings)
+    return NlpInWorker(pipeline, thread=settings.nlp_thread)
+
+
+# -- spaCy in the worker itself ---------------------------------------------------
+
+
+class NlpInWorker:
+    """The enrich stage in one thread of the worker (or on its event loop: tests, debugging)."""
+
+    def __init__(self, pipeline: Pipeline, *, thread: bool) -> None:
+        self.pipeline = pipeline
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wirewatch-nlp") if thread else None
+
+    async def start(self) -> float:
+        started = time.monotonic()
+        if not self.pipeline.models_loaded:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self.pipeline.load_models)
+        return time.monotonic() - started
+
+    async def submit(self, raws: list[bytes]) -> asyncio.Future[Enriched]:
+        loop = asyncio.get_running_loop()
+        if self._executor is not None:  # with this task's context: the article ids of the logs
+            context = contextvars.copy_context()
+            return loop.run_in_executor(self._executor, context.run, enrich_raw, self.pipeline, raws)
+        future: asyncio.Future[Enriched] = loop.create_future()
+        try:
+            future.set_result(enrich_raw(self.pipeline, raws))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    async def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+
+# -- the worker's end of the child process ------------------------------------------
+
+
+class _Child:
+    """One child process, the futures of the batches it was sent, and the task reading its answers."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, timeout: float) -> None:
+        self.proc = proc
+        self.timeout = timeout
+        self.pending: deque[asyncio.Future[Enriched]] = deque()
+        self.more = asyncio.Event()  # set when a request is sent
+        self.reader: asyncio.Task[None] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.returncode is None and (self.reader is None or not self.reader.done())
+
+    def send(self, message: object) -> None:
+        assert self.proc.stdin is not None
+        data = pickle.dumps(message, protocol=_PROTOCOL)
+        # No drain(): the transport buffers what the pipe cannot take yet. At most
+        # two batches are in flight (workers/app.py), so the buffer stays small, and
+        # waiting here while the child waits for its answer to be read would deadlock.
+        self.proc.stdin.write(_LENGTH.pack(len(data)) + data)
+
+    async def read(self) -> Any:
+        assert self.proc.stdout is not None
+        (length,) = _LENGTH.unpack(await self.proc.stdout.readexactly(_LENGTH.size))
+        return pickle.loads(await self.proc.stdout.readexactly(length))
+
+    async def read_answers(self) -> None:
+        """Give each answer to the oldest pending batch; on death or timeout, fail them all."""
+        try:
+            while True:
+                while not self.pending:
+                    self.more.clear()
+                    await self.more.wait()
+                reply = await asyncio.wait_for(self.read(), self.timeout)
+                future = self.pending.popleft()
+                if future.done():  # its waiter went away
+                    continue
+                if reply[0] == "ok":
+                    future.set_result(reply[1])
+                else:
+                    future.set_exception(NlpError(f"in the NLP process: {reply[1]}\n{reply[2]}"))
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+            self.fail(f"the NLP process gave no answer in {self.timeout:.0f} s; killed it")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            await self.proc.wait()
+            self.fail(f"the NLP process died ({_exit(self.proc)})")
+        except Exception as exc:  # an answer that does not unpickle: the two ends disagree
+            log.exception("NLP process %d: unreadable answer; killing it", self.proc.pid)
+            self.proc.kill()
+            await self.proc.wait()
+            self.fail(f"unreadable answer from the NLP process: {type(exc).__name__}: {exc}")
+
+    def fail(self, why: str) -> None:
+        while self.pending:
+            future = self.pending.popleft()
+            if not future.done():
+                future.set_exception(NlpProcessDied(why))
+
+
+class NlpProcess:
+    """The enrich stage in a child process, restarted when it dies."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started = 0  # children started so far (1 + restarts)
+        self.load_seconds = 0.0  # how long the current child took to load its models
+        self._child: _Child | None = None
+        self._starting = asyncio.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        child = self._child
+        return child.proc.pid if child is not None and child.alive else None
+
+    async def start(self) -> float:
+        """Start the child if none is running; seconds it took to load its models."""
+        await self._running()
+        return self.load_seconds
+
+    async def submit(self, raws: list[bytes]) -> asyncio.Future[Enriched]:
+        """Send ``raws`` to the child (started again first if it died); the future of its answer.
+
+        The future raises ``NlpError`` if the child raised on the batch, and
+        ``NlpProcessDied`` if the child died, or was killed for taking too long,
+        before answering.
+        """
+        future: asyncio.Future[Enriched] = asyncio.get_running_loop().create_future()
+        try:
+            child = await self._running()
+        except NlpError as exc:
+            future.set_exception(exc)
+            return future
+        child.pending.append(future)
+        child.more.set()
+        child.send(raws)
+        return future
+
+    async def close(self) -> None:
+        """Close the child's stdin (it exits after its current batch); kill it if it lingers."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if child.reader is not None:
+            child.reader.cancel()
+        child.fail("the worker is stopping")
+        if child.proc.returncode is not None:
+            return
+        assert child.proc.stdin is not None
+        child.proc.stdin.close()
+        try:
+            await asyncio.wait_for(child.proc.wait(), 10.0)
+        except TimeoutError:
+            child.proc.kill()
+            await child.proc.wait()
+
+    async def _running(self) -> _Child:
+        async with self._starting:
+            child = self._child
+            if child is not None and child.alive:
+                return child
+            if child is not None:
+                log.warning("NLP process %d exited (%s); starting a new one", child.proc.pid, _exit(child.proc))
+            self._child = await self._spawn()
+            return self._child
+
+    async def _spawn(self) -> _Child:
+        started = time.monotonic()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            __name__,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            # stderr is the worker's: the child's logs come out with the worker's
+        )
+        self.started += 1
+        child = _Child(proc, self.settings.nlp_timeout)
+        child.send(self.settings)
+        try:
+            reply = await child.read()  # no timeout: loading models takes what it takes
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            await proc.wait()
+            raise NlpProcessDied(f"the NLP process exited while loading its models ({_exit(proc)})") from exc
+        if reply[0] != "ready":
+            await proc.wait()
+            raise NlpProcessDied(f"the NLP process could not load its models: {reply[1]}")
+        self.load_seconds = reply[2]
+        child.reader = asyncio.create_task(child.read_answers(), name=f"wirewatch-nlp-{proc.pid}")
+        log.info(
+            "NLP process %d ready: models loaded in %.1f s (%.1f s with its start)",
+            reply[1],
+            reply[2],
+            time.monotonic() - started,
+        )
+        return child
+
+
+def _exit(proc: asyncio.subprocess.Process) -> str:
+    code = proc.returncode
+    if code is None:
+        return "still running"
+    if code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+# -- the child's end ------------------------------------------------------------
+
+
+def _read_frame(inbox: IO[bytes]) -> bytes | None:
+    head = inbox.read(_LENGTH.size)
+    if len(head) < _LENGTH.size:
+        return None  # the worker closed the pipe, or died
+    (length,) = _LENGTH.unpack(head)
+    return inbox.read(length)
+
+
+def _write_frame(outbox: IO[bytes], message: object) -> None:
+    data = pickle.dumps(message, protocol=_PROTOCOL)
+    outbox.write(_LENGTH.pack(len(data)) + data)
+    outbox.flush()
+
+
+def _release_free_heap() -> None:
+    """Hand the heap that loading left free back to the system (glibc only).
+
+    Building the gazetteers parses all of GeoNames and keeps a few tables of it:
+    ~20 MB of freed heap the allocator would otherwise keep for good.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc: nothing to do
+    libc.malloc_trim(0)
+
+
+def child_main() -> int:
+    """The child: load the models, then answer requests until stdin closes."""
+    # Ctrl-C reaches the whole process group; the worker decides when the child stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    inbox = sys.stdin.buffer
+    outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() must never reach the pipe
+    frame = _read_frame(inbox)
+    if frame is None:
+        return 0
+    settings: Settings = pickle.loads(frame)
+
+    import logging.config
+
+    from .logs import logging_config
+    from .pipeline import Pipeline
+
+    logging.config.dictConfig(logging_config(settings.log_level, settings.log_json))
+    started = time.monotonic()
+    try:
+        pipeline = Pipeline(settings)
+    except Exception as exc:
+        log.exception("NLP process: loading the models failed")
+        _write_frame(outbox, ("fatal", f"{type(exc).__name__}: {exc}"))
+        return 1
+    _release_free_heap()
+    _write_frame(outbox, ("ready", os.getpid(), time.monotonic() - started))
+    while (frame := _read_frame(inbox)) is not None:
+        raws: list[bytes] = pickle.loads(frame)
+        try:
+            reply: tuple[Any, ...] = ("ok", enrich_raw(pipeline, raws))
+        except Exception as exc:
+            reply = ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        try:
+            _write_frame(outbox, reply)
+        except BrokenPipeError:
+            return 0  # the worker is gone
+    return 0
+
+
+if __name__ == "__main__":
+    # Run as ``python -m workers.nlp_process``: import this module under its own
+    # name, so what the child pickles (``Enriched``) unpickles in the worker.
+    from workers.nlp_process import child_main as main
+
+    sys.exit(main())
