@@ -4,7 +4,10 @@ One run measures, on the same texts:
 
 (a) the raw baseline: plain ``nlp.pipe`` of the French and English pipelines in
     this process (and, for the record, ``Pipeline.enrich`` in this process, with
-    how long one batch blocks the event loop and what each stage costs);
+    how long one batch blocks the event loop and what each stage costs); then
+    once more in a new process right after (b), because the host's speed drifts
+    by a few per cent within minutes: (b) is compared with the mean of the two
+    cold passes that bracket it;
 (b) ``wirewatch worker`` (one subprocess) end to end: produce N articles to
     ``news.articles.raw.v1``, time from the first produce to the last enriched
     event read back;
@@ -545,13 +548,53 @@ def measured_run(
     return result
 
 
+def plain_baseline(texts: list[str], languages: list[str], batch_size: int) -> dict[str, Any]:
+    """(a) alone, as ``in_process`` times it (same chunks, same warm-up), in a fresh process."""
+    from workers.nlp import NlpPool
+
+    pool = NlpPool.load(LANGUAGES)
+    for lang in LANGUAGES:  # warm-up: first calls allocate
+        list(pool.models[lang].pipe([t for t, lg in zip(texts, languages, strict=True) if lg == lang][:8]))
+    seconds = cpu = 0.0
+    chunk = 4 * batch_size
+    for start in range(0, len(texts), chunk):
+        part = list(zip(texts[start : start + chunk], languages[start : start + chunk], strict=True))
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        for lang in LANGUAGES:
+            for _doc in pool.models[lang].pipe([t for t, lg in part if lg == lang]):
+                pass
+        seconds, cpu = seconds + time.perf_counter() - t0, cpu + time.process_time() - cpu0
+    n = len(texts)
+    return {
+        "articles_per_s": round(n / seconds, 2),
+        "seconds": round(seconds, 2),
+        "articles_per_cpu_s": round(n / cpu, 2),
+    }
+
+
+def baseline_again(articles: list[BenchArticle], batch_size: int) -> dict[str, Any]:
+    """(a) once more, in a new process: its vocabulary is as cold as the first pass's."""
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:
+        f.write(b"\n".join(orjson.dumps({"text": a.text, "language": a.language}) for a in articles))
+        f.flush()
+        done = subprocess.run(
+            [sys.executable, __file__, f"--baseline-of={f.name}", f"--nlp-batch-size={batch_size}"],
+            check=True,
+            stdout=subprocess.PIPE,
+        )
+    result: dict[str, Any] = orjson.loads(done.stdout)
+    return result
+
+
 def broker_runs(
     articles: list[BenchArticle],
     warmup: list[BenchArticle],
     latency_articles: list[BenchArticle],
     setup: WorkerSetup,
     latency_rate: float | None = None,
+    between: Callable[[], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """(b), (d) and (c) on one broker; ``between()`` runs after (b) and (d), its result kept as ``between``."""
     import socket
 
     from workers.admin import create_topics
@@ -593,6 +636,8 @@ def broker_runs(
                 progress(f"    latency {out['latency_half_rate'].get('latency_ms')}")
             out["one_worker"]["peak_rss_mb"] = round(sampler.peak_rss.get("one_w0", 0) / MB)
             out["one_worker"]["peak_pss_mb"] = round(sampler.peak_pss.get("one_w0", 0) / MB)
+            if between is not None:
+                out["between"] = between()
 
             progress(f"(c) two workers, {len(articles)} articles")
             with Workers(bootstrap, 2, logs, sampler, "two", setup) as workers:
@@ -628,7 +673,12 @@ TARGETS = {
 def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dict[str, Any]) -> dict[str, Any]:
     import spacy
 
-    base = inproc["baseline"]["articles_per_s"]
+    # (a) before and after (b), both cold: the host's speed drifts by a few per cent
+    # within minutes, and the mean of the two brackets (b)
+    before, after = inproc["baseline"], inproc["baseline_after_one_worker"]
+    base = (before["articles_per_s"] + after["articles_per_s"]) / 2
+    base_per_cpu = (before["articles_per_cpu_s"] + after["articles_per_cpu_s"]) / 2
+    inproc["baseline_mean_articles_per_s"] = round(base, 2)
     one = broker["one_worker"]["articles_per_s"]
     two = broker["two_workers"]["articles_per_s"]
     peak = max([broker["one_worker"]["peak_rss_mb"], *broker["two_workers"]["peak_rss_mb"].values()])
@@ -665,7 +715,7 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
             **{k: values[k] for k in ("one_worker_over_baseline", "two_workers_over_one")},
             # the same per CPU second of the worker(s): less sensitive to other load on the host
             "one_worker_over_baseline_per_cpu_s": round(
-                broker["one_worker"]["articles_per_worker_cpu_s"] / inproc["baseline"]["articles_per_cpu_s"], 3
+                broker["one_worker"]["articles_per_worker_cpu_s"] / base_per_cpu, 3
             ),
             "two_workers_over_one_per_cpu_s": round(
                 broker["two_workers"]["articles_per_worker_cpu_s"] / broker["one_worker"]["articles_per_worker_cpu_s"],
@@ -704,7 +754,7 @@ def chart(summary: dict[str, Any], path: Path) -> None:
     # 1. throughput
     names = ["(a) nlp.pipe", "enrich\n(in-proc.)", "(b) 1 worker", "(c) 2 workers"]
     rates = [
-        inproc["baseline"]["articles_per_s"],
+        inproc["baseline_mean_articles_per_s"],
         inproc["enrich_in_process"]["articles_per_s"],
         summary["b_one_worker"]["articles_per_s"],
         summary["c_two_workers"]["articles_per_s"],
@@ -783,7 +833,14 @@ def main() -> None:
         "--worker-env", action="append", default=[], metavar="NAME=VALUE", help="extra worker environment (A/B runs)"
     )
     parser.add_argument("--tag", default="", help="suffix of the result files (pipeline<tag>.json/.png)")
+    parser.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)  # baseline_again's subprocess
     args = parser.parse_args()
+    if args.baseline_of:
+        rows = [orjson.loads(line) for line in args.baseline_of.read_bytes().splitlines()]
+        texts, languages = [r["text"] for r in rows], [r["language"] for r in rows]
+        batch = args.nlp_batch_size or Settings().nlp_batch_size
+        print(orjson.dumps(plain_baseline(texts, languages, batch)).decode())
+        return
     # a plain `kill` still stops the broker and the workers (the finally blocks run)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = 100 if args.quick else args.articles
@@ -811,7 +868,15 @@ def main() -> None:
     progress(f"    baseline {inproc['baseline']['articles_per_s']} articles/s")
     progress("(e) dedup stage alone")
     dedup = dedup_alone(2000 if args.quick else 6000)
-    broker = broker_runs(articles, warmup, latency_articles, setup, args.latency_rate)
+
+    def baseline_after() -> dict[str, Any]:
+        progress(f"(a) again, in a new process, over the same {len(articles)} texts")
+        again = baseline_again(articles, settings.nlp_batch_size)
+        progress(f"    baseline {again['articles_per_s']} articles/s")
+        return again
+
+    broker = broker_runs(articles, warmup, latency_articles, setup, args.latency_rate, between=baseline_after)
+    inproc["baseline_after_one_worker"] = broker.pop("between")
     summary = summarise(n, inproc, dedup, broker)
     summary["languages"] = {lang: sum(a.language == lang for a in articles) for lang in LANGUAGES}
     summary["settings"] = {

@@ -5,7 +5,7 @@ news.articles.raw.v1 ──validate_articles──► wirewatch.articles.normali
         └──► news.articles.deadletter.v1
 wirewatch.articles.normalised.v1 ──dedupe_articles──► wirewatch.articles.unique.v1
         └──► news.articles.duplicates.v1
-wirewatch.articles.unique.v1 ──enrich_articles──► news.articles.enriched.v1 + news.alerts.v1
+wirewatch.articles.unique.v1 ──enrich_articles (NLP process)──► news.articles.enriched.v1 + news.alerts.v1
 ```
 
 Dedup runs on ONE partition so every article is compared with every earlier
@@ -13,8 +13,9 @@ one, whichever raw partition and worker it came through; its state lives in
 three Faust tables backed by changelog topics. Its cost (under a millisecond
 per article) is far below the NER stage's, which scales out over the
 partitions of the unique topic (written in turn, so every worker gets the same
-share). spaCy runs in a thread of its own, so the event loop is never blocked
-by a batch. ``workers/recovery.py`` patches three ways faust-streaming 0.15.3
+share). spaCy runs in a child process (``workers/nlp_process.py``), so the
+event loop is never blocked by a batch and runs on another core; the enrich
+agent keeps two batches in flight and acks each once its events are sent. ``workers/recovery.py`` patches three ways faust-streaming 0.15.3
 loses or stalls records at the end of a rebalance.
 """
 

@@ -1,31 +1,36 @@
-"""spaCy in a child process of the worker: both ends of the pipe between them.
+"""Where the enrich stage runs: a child process of the worker (default), or the worker itself.
 
-Why a process and not a thread: a batch of 16 articles is ~0.6 s of spaCy,
-and the Cython parts of spaCy hold the GIL. In one process the event loop
-(fetch, validate, dedup, produce: ~2 ms per article over three hops) waits for
-the NLP thread and the NLP thread for the loop, so a worker never uses more
-than one core and ran at 0.83-0.87 of raw ``nlp.pipe``. With spaCy in a child
-process the loop runs on the other core (README, Performance).
+Why a child process: a batch of 16 articles is ~0.6 s of spaCy, and spaCy's
+Cython code holds the GIL. With spaCy in a thread of the worker, the event
+loop (fetch, validate, dedup, produce: ~2 ms per article over three hops) and
+spaCy took turns on one core, and spaCy itself ran 1-3 ms per article slower
+than alone: one worker reached 0.83-0.87 of raw ``nlp.pipe``. In a child
+process spaCy has a core to itself while the loop runs beside it, and a crash
+of spaCy (a segfault, the out-of-memory killer) or a batch that never ends
+costs a restart of the child, not the worker (README, Performance).
 
-What the child owns: the spaCy pipelines, gazetteers and alert rules (the
-``Pipeline`` with models loaded). The worker itself never imports spaCy.
+The child owns the spaCy pipelines, gazetteers and alert rules (a
+``Pipeline`` with its models loaded); the worker itself never imports spaCy.
 
 The protocol is ours and small: frames of an 8-byte big-endian length and a
-pickle, over the child's stdin and stdout. The parent sends the ``Settings``
+pickle, over the child's stdin and stdout. The worker sends its ``Settings``
 first; the child answers ``("ready", pid, seconds)`` once its models are
-loaded. Then each request is a list of unique-topic record values (bytes) and
-each answer ``("ok", [EnrichedResult, ...])`` or ``("error", summary,
-traceback)``. The child exits when its stdin closes: when the worker stops,
-and also when the worker is killed, so a child never outlives its worker.
+loaded, or ``("fatal", message)``. Then each request is a list of unique-topic
+record values (bytes), and each answer, in the same order, ``("ok",
+Enriched)`` or ``("error", summary, traceback)``. Requests may queue: the
+enrich agent keeps two batches in flight, so the child starts the next batch
+while the worker publishes the last one. The child exits when its stdin
+closes: when the worker stops, and also when the worker is killed, so a child
+never outlives its worker.
 
 Failures, and what the worker does (``workers/app.py``):
-- the child raises on a batch: ``NlpError``; the agent retries the batch one
-  article at a time and dead-letters the article that still fails;
-- the child dies (segfault, out-of-memory kill) or gives no answer within
-  ``nlp_timeout`` seconds (it is then killed): ``NlpProcessDied``; the next
-  call starts a new child (models load again, a few seconds), so the same
-  one-by-one retry isolates an article that kills spaCy. The worker itself
-  never goes down with its child.
+- the child raises on a batch: its future raises ``NlpError``; the agent
+  retries the batch one article at a time and dead-letters an article that
+  still fails (code ``internal_error``);
+- the child dies, or gives no answer within ``nlp_timeout`` seconds (it is
+  then killed): the futures of all its batches raise ``NlpProcessDied`` and the
+  next batch starts a new child (its models load again, ~6 s), so the same
+  one-by-one retry isolates an article that kills spaCy.
 """
 
 from __future__ import annotations
@@ -219,6 +224,7 @@ class NlpProcess:
         self.load_seconds = 0.0  # how long the current child took to load its models
         self._child: _Child | None = None
         self._starting = asyncio.Lock()
+        self._closed = False  # once closed, no new child is started
 
     @property
     def pid(self) -> int | None:
@@ -250,6 +256,7 @@ class NlpProcess:
 
     async def close(self) -> None:
         """Close the child's stdin (it exits after its current batch); kill it if it lingers."""
+        self._closed = True
         child, self._child = self._child, None
         if child is None:
             return
@@ -271,6 +278,8 @@ class NlpProcess:
             child = self._child
             if child is not None and child.alive:
                 return child
+            if self._closed:
+                raise NlpProcessDied("the worker is stopping: no NLP process is started any more")
             if child is not None:
                 log.warning("NLP process %d exited (%s); starting a new one", child.proc.pid, _exit(child.proc))
             self._child = await self._spawn()
