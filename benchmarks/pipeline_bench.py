@@ -30,7 +30,7 @@ The broker is the project's own (``workers.localkafka``) on free ports in a
 temporary directory, stopped at the end. Workers run with the default settings
 except ``store=memory://`` and no web server (as the integration tests).
 
-    .venv/bin/python benchmarks/pipeline_bench.py [--articles 400] [--quick]
+    .venv/bin/python benchmarks/pipeline_bench.py [--articles 800] [--quick]
 
 A/B options (same texts, same broker set-up): ``--nlp-batch-size``,
 ``--nlp-batch-within``, ``--worker-env NAME=VALUE``, ``--worker-root DIR`` (a
@@ -819,7 +819,7 @@ def chart(summary: dict[str, Any], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--articles", type=int, default=400, help="articles per throughput run")
+    parser.add_argument("--articles", type=int, default=800, help="articles per throughput run")
     parser.add_argument("--quick", action="store_true", help="a short run (100 articles) to check the set-up")
     parser.add_argument(
         "--nlp-batch-size", type=int, help="WIREWATCH_NLP_BATCH_SIZE for the workers (default: settings)"

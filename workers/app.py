@@ -15,8 +15,9 @@ per article) is far below the NER stage's, which scales out over the
 partitions of the unique topic (written in turn, so every worker gets the same
 share). spaCy runs in a child process (``workers/nlp_process.py``), so the
 event loop is never blocked by a batch and runs on another core; the enrich
-agent keeps two batches in flight and acks each once its events are sent. ``workers/recovery.py`` patches three ways faust-streaming 0.15.3
-loses or stalls records at the end of a rebalance.
+agent keeps two batches in flight and acks each once its events are sent.
+``workers/recovery.py`` patches three ways faust-streaming 0.15.3 loses or
+stalls records at the end of a rebalance.
 """
 
 from __future__ import annotations
@@ -287,7 +288,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     # spaCy runs in a child process by default (workers/nlp_process.py), else in
     # a thread of the worker. Either way the event loop stays free for the other
     # agents, Kafka and the web pages while a batch is enriched.
-    nlp = nlp_runner(settings, ww.pipeline)
+    nlp = nlp_runner(settings, ww.pipeline, on_start=metrics.nlp_process_started)
     ww.nlp = nlp
 
     async def enrich_alone(event: faust.EventT[bytes], raw: bytes) -> None:

@@ -153,6 +153,12 @@ class Metrics:
             "How long the current rebalance (table recovery included) has lasted; 0 when none runs.",
             registry=r,
         )
+        self.nlp_process_starts = Counter(
+            f"{PREFIX}_nlp_process_starts",
+            "NLP child processes started (workers/nlp_process.py): 1, plus one per restart after a crash "
+            "or a timeout.",
+            registry=r,
+        )
         self.ready = Gauge(f"{PREFIX}_ready", "1 when /ready answers 200 (see web.py for the checks).", registry=r)
         # Label values known in advance start at 0, so rate() and absent() behave from the first scrape.
         for method in ("exact", "near"):
@@ -185,6 +191,9 @@ class Metrics:
     def stage_took(self, name: str, seconds: float) -> None:
         """Stage ``name`` took ``seconds`` (timed where it ran: the NLP process, say)."""
         self.stage_seconds.labels(stage=name).observe(seconds)
+
+    def nlp_process_started(self) -> None:
+        self.nlp_process_starts.inc()
 
     def skipped(self, topic: str, n: int) -> None:
         self.skipped_offsets.labels(topic=topic).inc(n)

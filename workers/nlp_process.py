@@ -47,6 +47,7 @@ import sys
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol
@@ -110,10 +111,11 @@ class NlpRunner(Protocol):
     async def close(self) -> None: ...
 
 
-def nlp_runner(settings: Settings, pipeline: Pipeline) -> NlpRunner:
-    """The runner ``settings`` ask for: the child process, a thread of the worker, or its loop."""
+def nlp_runner(settings: Settings, pipeline: Pipeline, on_start: Callable[[], None] | None = None) -> NlpRunner:
+    """The runner ``settings`` ask for: the child process (``on_start`` called as each starts), a
+    thread of the worker, or its loop."""
     if settings.nlp_process:
-        return NlpProcess(settings)
+        return NlpProcess(settings, on_start)
     return NlpInWorker(pipeline, thread=settings.nlp_thread)
 
 
@@ -218,8 +220,9 @@ class _Child:
 class NlpProcess:
     """The enrich stage in a child process, restarted when it dies."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_start: Callable[[], None] | None = None) -> None:
         self.settings = settings
+        self.on_start = on_start  # called for each child started (the worker's metrics)
         self.started = 0  # children started so far (1 + restarts)
         self.load_seconds = 0.0  # how long the current child took to load its models
         self._child: _Child | None = None
@@ -296,6 +299,8 @@ class NlpProcess:
             # stderr is the worker's: the child's logs come out with the worker's
         )
         self.started += 1
+        if self.on_start is not None:
+            self.on_start()
         child = _Child(proc, self.settings.nlp_timeout)
         child.send(self.settings)
         try:

@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 
 from topics.records import Article
+from workers.metrics import Metrics
 from workers.nlp_process import NlpError, NlpProcess, NlpProcessDied, enrich_raw
 from workers.pipeline import Pipeline
 from workers.settings import Settings
@@ -91,7 +92,8 @@ async def test_a_batch_that_raises_fails_alone_and_the_process_lives_on(shared: 
 
 
 async def test_a_dead_or_stuck_process_fails_its_batches_and_the_next_batch_starts_another() -> None:
-    process = NlpProcess(Settings())
+    metrics = Metrics()
+    process = NlpProcess(Settings(), on_start=metrics.nlp_process_started)
     await process.start()
     try:
         # killed (out of memory, say) with a batch in flight
@@ -113,6 +115,7 @@ async def test_a_dead_or_stuck_process_fails_its_batches_and_the_next_batch_star
         ok = await (await process.submit(raws()))
         assert [r.event["id"] for r in ok.results] == [i for i, _, _ in TEXTS]
         assert process.started == 3 and process.pid not in (None, first_pid)
+        assert metrics.registry.get_sample_value("wirewatch_nlp_process_starts_total") == 3
     finally:
         await process.close()
 
