@@ -348,7 +348,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
 
     @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def install_diagnostics() -> None:
-        install_state_dump(app, asyncio.get_running_loop())  # SIGUSR1: see diagnostics.py
+        install_state_dump(app, asyncio.get_running_loop(), nlp)  # SIGUSR1: see diagnostics.py
 
     @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def load_models() -> None:

@@ -9,6 +9,9 @@ WARNING on ``wirewatch.diagnostics``, what decides whether records flow:
 * aiokafka's side (its consumer runs in its own thread): for each assigned
   partition, whether it is paused, its fetch position and its high watermark,
   the fetcher's buffered partitions and whether its fetch task is alive;
+* what the NLP process is doing (its pid, the batches it holds, how long
+  since it last answered), and that process's own stacks, which it writes to
+  stderr (``faulthandler``) when the worker passes SIGUSR1 on;
 * then the stacks of every thread and asyncio task (mode's ``cry``, which
   SIGUSR1 triggers in any mode worker), and the tasks of the consumer thread's
   own event loop.
@@ -24,9 +27,12 @@ import io
 import logging
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mode.utils.logging import cry
+
+if TYPE_CHECKING:
+    from .nlp_process import NlpRunner
 
 __all__ = ["consumer_state", "install_state_dump"]
 
@@ -117,11 +123,18 @@ def _thread_loop_tasks(app: Any) -> str:
         return f"consumer thread tasks unreadable ({exc!r})"
 
 
-def install_state_dump(app: Any, loop: asyncio.AbstractEventLoop) -> None:
-    """Make SIGUSR1 log the consumer state, then every stack (replaces mode's stacks-only handler)."""
+def install_state_dump(app: Any, loop: asyncio.AbstractEventLoop, nlp: NlpRunner | None = None) -> None:
+    """Make SIGUSR1 log the consumer state, then every stack (replaces mode's stacks-only handler).
+
+    With ``nlp``, the dump also says what the NLP process is doing, and that
+    process writes its own stacks to stderr (``faulthandler``).
+    """
 
     def dump() -> None:
         log.warning("state dump (SIGUSR1)\n%s", consumer_state(app))
+        if nlp is not None:
+            log.warning("NLP: %s", nlp.describe())
+            nlp.dump_stacks()
         log.warning("consumer thread tasks:\n%s", _thread_loop_tasks(app))
         out = io.StringIO()
         cry(file=out)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import ctypes
+import faulthandler
 import logging
 import os
 import pickle
@@ -110,6 +111,10 @@ class NlpRunner(Protocol):
 
     async def close(self) -> None: ...
 
+    def describe(self) -> str: ...
+
+    def dump_stacks(self) -> None: ...
+
 
 def nlp_runner(settings: Settings, pipeline: Pipeline, on_start: Callable[[], None] | None = None) -> NlpRunner:
     """The runner ``settings`` ask for: the child process (``on_start`` called as each starts), a
@@ -151,6 +156,13 @@ class NlpInWorker:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
 
+    def describe(self) -> str:
+        where = "a thread of the worker" if self._executor is not None else "the worker's event loop"
+        return f"spaCy runs in {where} (WIREWATCH_NLP_PROCESS=false); its stacks are the worker's"
+
+    def dump_stacks(self) -> None:
+        """Nothing to do: the worker's own stack dump covers this thread."""
+
 
 # -- the worker's end of the child process ------------------------------------------
 
@@ -162,6 +174,7 @@ class _Child:
         self.proc = proc
         self.timeout = timeout
         self.pending: deque[asyncio.Future[Enriched]] = deque()
+        self.last_answer = time.monotonic()  # when the child last answered (or started)
         self.more = asyncio.Event()  # set when a request is sent
         self.reader: asyncio.Task[None] | None = None
 
@@ -190,6 +203,7 @@ class _Child:
                     self.more.clear()
                     await self.more.wait()
                 reply = await asyncio.wait_for(self.read(), self.timeout)
+                self.last_answer = time.monotonic()
                 future = self.pending.popleft()
                 if future.done():  # its waiter went away
                     continue
@@ -275,6 +289,24 @@ class NlpProcess:
         except TimeoutError:
             child.proc.kill()
             await child.proc.wait()
+
+    def describe(self) -> str:
+        """One line for the state dump: which process, how many batches it holds, since when it is silent."""
+        child = self._child
+        if child is None or not child.alive:
+            return f"no NLP process running (started {self.started} so far)"
+        waiting = len(child.pending)
+        silent = f", last answer {time.monotonic() - child.last_answer:.1f} s ago" if waiting else ""
+        return (
+            f"NLP process {child.proc.pid}: {waiting} batch(es) in flight{silent}; "
+            f"started {self.started} time(s); timeout {child.timeout:.0f} s"
+        )
+
+    def dump_stacks(self) -> None:
+        """Ask the NLP process to write its Python stacks to stderr (the worker's log): SIGUSR1."""
+        child = self._child
+        if child is not None and child.alive:
+            child.proc.send_signal(signal.SIGUSR1)
 
     async def _running(self) -> _Child:
         async with self._starting:
@@ -365,6 +397,9 @@ def child_main() -> int:
     """The child: load the models, then answer requests until stdin closes."""
     # Ctrl-C reaches the whole process group; the worker decides when the child stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the worker's state dump (SIGUSR1, workers/diagnostics.py) asks for this process's stacks too;
+    # faulthandler writes them even while spaCy is stuck in compiled code
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     inbox = sys.stdin.buffer
     outbox = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print() must never reach the pipe

@@ -161,3 +161,26 @@ async def test_a_process_that_cannot_load_its_models_says_so() -> None:
         await process.start()
     assert process.pid is None
     await asyncio.wait_for(process.close(), 10)
+
+
+async def test_the_state_dump_says_what_the_process_holds_and_gets_its_stacks(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    process = NlpProcess(Settings())
+    await process.start()  # started under capfd: the child's stderr is captured too
+    try:
+        assert process.describe().startswith(f"NLP process {process.pid}: 0 batch(es) in flight")
+        future = await process.submit(raws())
+        assert "1 batch(es) in flight, last answer" in process.describe()
+        process.dump_stacks()
+        await future
+        deadline = time.monotonic() + 10
+        err = ""
+        while "in child_main" not in err:  # the child's main loop, from faulthandler
+            assert time.monotonic() < deadline, f"no stacks from the NLP process; stderr: {err[-2000:]}"
+            await asyncio.sleep(0.1)
+            err += capfd.readouterr().err
+        assert "Stack (most recent call first)" in err or "Current thread" in err
+    finally:
+        await process.close()
+    assert process.describe() == "no NLP process running (started 1 so far)"
