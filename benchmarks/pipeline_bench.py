@@ -62,7 +62,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import psutil
@@ -76,6 +76,9 @@ from topics import catalog  # noqa: E402
 from workers.dedup import DedupConfig, Deduplicator, DedupState  # noqa: E402
 from workers.normalise import normalise_article  # noqa: E402
 from workers.settings import Settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from workers.nlp import NlpPool
 
 RESULTS = ROOT / "benchmarks" / "results"
 LANGUAGES = ("fr", "en")
@@ -150,10 +153,29 @@ def bench_articles(n: int, seed: int = 8) -> list[BenchArticle]:
 # --------------------------------------------------------------------------- in-process
 
 
+def warm_up_pool(pool: NlpPool, texts: Sequence[str], languages: Sequence[str]) -> None:
+    """A few texts per pipeline before (a) is timed: first calls allocate."""
+    for lang in LANGUAGES:
+        list(pool.models[lang].pipe([t for t, lg in zip(texts, languages, strict=True) if lg == lang][:8]))
+
+
+def pipe_raw(pool: NlpPool, texts: Sequence[str], languages: Sequence[str]) -> int:
+    """(a) over one chunk: plain ``nlp.pipe`` per language, the pipeline's own batch size; tokens seen."""
+    tokens = 0
+    for lang in LANGUAGES:
+        for doc in pool.models[lang].pipe([t for t, lg in zip(texts, languages, strict=True) if lg == lang]):
+            tokens += len(doc)
+    return tokens
+
+
+def baseline_chunk(batch_size: int) -> int:
+    """Texts per timed chunk of (a): the same in ``in_process`` and ``plain_baseline``."""
+    return 4 * batch_size
+
+
 def in_process(articles: list[BenchArticle], batch_size: int) -> dict[str, Any]:
     """(a) plain nlp.pipe, then Pipeline.enrich on the same texts, in this process."""
     from topics.records import Article
-    from workers.nlp import NlpPool
     from workers.pipeline import Pipeline
 
     rss_before = psutil.Process().memory_info().rss
@@ -165,22 +187,18 @@ def in_process(articles: list[BenchArticle], batch_size: int) -> dict[str, Any]:
         Article(id=a.suffix, text=a.text, language=a.language, language_detected=a.language_given is None)
         for a in articles
     ]
-    for lang in LANGUAGES:  # warm-up: first calls allocate
-        list(pool.models[lang].pipe([a.text for a in articles if a.language == lang][:8]))
+    warm_up_pool(pool, [a.text for a in articles], [a.language for a in articles])
 
     # (a) and (a') alternate chunk by chunk, so both see the same share of any other load on the host.
     progress(f"(a) baseline nlp.pipe and (a') Pipeline.enrich over {len(articles)} texts, interleaved")
     tokens = 0
     baseline_s = baseline_cpu = enrich_s = enrich_cpu = others = 0.0
     blocks: list[float] = []  # one enrich call = how long a batch blocks the worker's event loop
-    chunk = 4 * batch_size
+    chunk = baseline_chunk(batch_size)
     for start in range(0, len(records), chunk):
         part = records[start : start + chunk]
         host0, cpu0, t0 = host_busy_seconds(), time.process_time(), time.perf_counter()
-        for lang in LANGUAGES:
-            texts = [r.text for r in part if r.language == lang]
-            for doc in pool.models[lang].pipe(texts):  # the pipeline's own default batch size
-                tokens += len(doc)
+        tokens += pipe_raw(pool, [r.text for r in part], [r.language for r in part])
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         baseline_s, baseline_cpu = baseline_s + wall, baseline_cpu + cpu
         others += host_busy_seconds() - host0 - cpu
@@ -336,7 +354,7 @@ def _pss(proc: psutil.Process) -> float:
             for line in f:
                 if line.startswith("Pss:"):
                     return int(line.split()[1]) * 1024
-    except FileNotFoundError as exc:
+    except OSError as exc:  # gone (ENOENT, or ESRCH while it exits): the process is no longer there
         raise psutil.NoSuchProcess(proc.pid) from exc
     return 0
 
@@ -553,16 +571,12 @@ def plain_baseline(texts: list[str], languages: list[str], batch_size: int) -> d
     from workers.nlp import NlpPool
 
     pool = NlpPool.load(LANGUAGES)
-    for lang in LANGUAGES:  # warm-up: first calls allocate
-        list(pool.models[lang].pipe([t for t, lg in zip(texts, languages, strict=True) if lg == lang][:8]))
+    warm_up_pool(pool, texts, languages)
     seconds = cpu = 0.0
-    chunk = 4 * batch_size
+    chunk = baseline_chunk(batch_size)
     for start in range(0, len(texts), chunk):
-        part = list(zip(texts[start : start + chunk], languages[start : start + chunk], strict=True))
         cpu0, t0 = time.process_time(), time.perf_counter()
-        for lang in LANGUAGES:
-            for _doc in pool.models[lang].pipe([t for t, lg in part if lg == lang]):
-                pass
+        pipe_raw(pool, texts[start : start + chunk], languages[start : start + chunk])
         seconds, cpu = seconds + time.perf_counter() - t0, cpu + time.process_time() - cpu0
     n = len(texts)
     return {

@@ -42,7 +42,7 @@ from .dedup import DedupState
 from .diagnostics import install_state_dump
 from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
-from .nlp_process import Enriched, NlpRunner, nlp_runner
+from .nlp_process import Enriched, nlp_runner
 from .normalise import detect_language
 from .pipeline import EnrichedResult, Pipeline, dead_letter
 from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams, seek_uncommitted_streams_too
@@ -101,7 +101,6 @@ class WirewatchApp:
     metrics: Metrics = field(default_factory=Metrics)  # its own registry: one per app
     assignment_known: bool = False  # a rebalance has completed at least once
     rebalance_started: float | None = None  # time.monotonic() when the current rebalance began, else None
-    nlp: NlpRunner | None = None  # where spaCy runs: workers/nlp_process.py
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
@@ -289,7 +288,6 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     # a thread of the worker. Either way the event loop stays free for the other
     # agents, Kafka and the web pages while a batch is enriched.
     nlp = nlp_runner(settings, ww.pipeline, on_start=metrics.nlp_process_started)
-    ww.nlp = nlp
 
     async def enrich_alone(event: faust.EventT[bytes], raw: bytes) -> None:
         with about(event.key):

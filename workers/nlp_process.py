@@ -53,6 +53,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+import orjson
+
+from topics.records import Article
+
 if TYPE_CHECKING:
     from .pipeline import EnrichedResult, Pipeline
     from .settings import Settings
@@ -92,10 +96,6 @@ class Enriched:
 
 def enrich_raw(pipeline: Pipeline, raws: list[bytes]) -> Enriched:
     """The enrich stage over unique-topic record values (in the child, or in the worker)."""
-    import orjson
-
-    from topics.records import Article
-
     started = time.perf_counter()
     results = pipeline.enrich([Article.from_value(orjson.loads(r)) for r in raws])
     return Enriched(results, time.perf_counter() - started)
@@ -105,7 +105,7 @@ class NlpRunner(Protocol):
     """Where the enrich stage runs. ``submit`` returns at once with a future of the batch's
     results: batches are enriched one at a time, in the order submitted."""
 
-    async def start(self) -> float: ...
+    async def start(self) -> None: ...
 
     async def submit(self, raws: list[bytes]) -> asyncio.Future[Enriched]: ...
 
@@ -134,11 +134,9 @@ class NlpInWorker:
         self.pipeline = pipeline
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wirewatch-nlp") if thread else None
 
-    async def start(self) -> float:
-        started = time.monotonic()
+    async def start(self) -> None:
         if not self.pipeline.models_loaded:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.pipeline.load_models)
-        return time.monotonic() - started
 
     async def submit(self, raws: list[bytes]) -> asyncio.Future[Enriched]:
         loop = asyncio.get_running_loop()
@@ -184,11 +182,10 @@ class _Child:
 
     def send(self, message: object) -> None:
         assert self.proc.stdin is not None
-        data = pickle.dumps(message, protocol=_PROTOCOL)
         # No drain(): the transport buffers what the pipe cannot take yet. At most
         # two batches are in flight (workers/app.py), so the buffer stays small, and
         # waiting here while the child waits for its answer to be read would deadlock.
-        self.proc.stdin.write(_LENGTH.pack(len(data)) + data)
+        self.proc.stdin.write(_frame(message))
 
     async def read(self) -> Any:
         assert self.proc.stdout is not None
@@ -238,7 +235,6 @@ class NlpProcess:
         self.settings = settings
         self.on_start = on_start  # called for each child started (the worker's metrics)
         self.started = 0  # children started so far (1 + restarts)
-        self.load_seconds = 0.0  # how long the current child took to load its models
         self._child: _Child | None = None
         self._starting = asyncio.Lock()
         self._closed = False  # once closed, no new child is started
@@ -248,10 +244,9 @@ class NlpProcess:
         child = self._child
         return child.proc.pid if child is not None and child.alive else None
 
-    async def start(self) -> float:
-        """Start the child if none is running; seconds it took to load its models."""
+    async def start(self) -> None:
+        """Start the child if none is running (it has loaded its models when this returns)."""
         await self._running()
-        return self.load_seconds
 
     async def submit(self, raws: list[bytes]) -> asyncio.Future[Enriched]:
         """Send ``raws`` to the child (started again first if it died); the future of its answer.
@@ -343,7 +338,6 @@ class NlpProcess:
         if reply[0] != "ready":
             await proc.wait()
             raise NlpProcessDied(f"the NLP process could not load its models: {reply[1]}")
-        self.load_seconds = reply[2]
         child.reader = asyncio.create_task(child.read_answers(), name=f"wirewatch-nlp-{proc.pid}")
         log.info(
             "NLP process %d ready: models loaded in %.1f s (%.1f s with its start)",
@@ -366,6 +360,12 @@ def _exit(proc: asyncio.subprocess.Process) -> str:
 # -- the child's end ------------------------------------------------------------
 
 
+def _frame(message: object) -> bytes:
+    """One frame of the protocol (both ends): the pickle's length, then the pickle."""
+    data = pickle.dumps(message, protocol=_PROTOCOL)
+    return _LENGTH.pack(len(data)) + data
+
+
 def _read_frame(inbox: IO[bytes]) -> bytes | None:
     head = inbox.read(_LENGTH.size)
     if len(head) < _LENGTH.size:
@@ -375,8 +375,7 @@ def _read_frame(inbox: IO[bytes]) -> bytes | None:
 
 
 def _write_frame(outbox: IO[bytes], message: object) -> None:
-    data = pickle.dumps(message, protocol=_PROTOCOL)
-    outbox.write(_LENGTH.pack(len(data)) + data)
+    outbox.write(_frame(message))
     outbox.flush()
 
 

@@ -60,10 +60,10 @@ class Settings(BaseSettings):
     broker_rebalance_timeout: float = 60.0
     topic_replication_factor: int = 1  # 3 on a production cluster
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
-    # Articles per enrich batch (one nlp.pipe call per language). Measured end to end on
-    # 2 cores: 8 -> 0.79 of raw nlp.pipe, 16 -> 0.82-0.84, 32 -> 0.84-0.85 but 700 MB
-    # peak RSS; a batch of 16 takes ~0.7 s of spaCy (wire copy of ~1,800 characters),
-    # in a child process (nlp_process). README, Performance.
+    # Articles per enrich batch (one nlp.pipe call per language): ~0.6 s of spaCy for
+    # wire copy of ~1,800 characters. Larger batches are no faster per article and
+    # cost memory (32: +57 MB in the NLP process); smaller ones cost 3-4% more CPU.
+    # README, Performance.
     nlp_batch_size: int = 16
     nlp_batch_within: float = 0.1  # seconds to wait for a batch to fill
     # Run spaCy in a child process of the worker (workers/nlp_process.py), so the
