@@ -299,6 +299,7 @@ class Sampler:
         self.interval = interval
         self.processes: dict[str, psutil.Process] = {}
         self.with_children: set[str] = set()
+        self._trees: dict[str, list[psutil.Process]] = {}  # refreshed once a second (a scan of /proc)
         self.peak_rss: dict[str, int] = {}
         self.peak_pss: dict[str, int] = {}
         self._stop = threading.Event()
@@ -322,7 +323,9 @@ class Sampler:
         while not self._stop.wait(self.interval):
             ticks += 1
             for name, proc in list(self.processes.items()):
-                tree = self._tree(name, proc)
+                if ticks % 5 == 0 or name not in self._trees:  # an NLP process may have been restarted
+                    self._trees[name] = self._tree(name, proc)
+                tree = self._trees[name]
                 rss = sum(_each(tree, lambda p: p.memory_info().rss))
                 if rss:
                     self.peak_rss[name] = max(self.peak_rss.get(name, 0), rss)

@@ -12,10 +12,11 @@ Dedup runs on ONE partition so every article is compared with every earlier
 one, whichever raw partition and worker it came through; its state lives in
 three Faust tables backed by changelog topics. Its cost (under a millisecond
 per article) is far below the NER stage's, which scales out over the
-partitions of the unique topic (written in turn, so every worker gets the same
-share). spaCy runs in a child process (``workers/nlp_process.py``), so the
-event loop is never blocked by a batch and runs on another core; the enrich
-agent keeps two batches in flight and acks each once its events are sent.
+partitions of the unique topic (each article goes to the partition given the
+least text so far, so every worker gets the same share of the work). spaCy
+runs in a child process (``workers/nlp_process.py``), so the event loop is
+never blocked by a batch and runs on another core; the enrich agent keeps two
+batches in flight and acks each once its events are sent.
 ``workers/recovery.py`` patches three ways faust-streaming 0.15.3 loses or
 stalls records at the end of a rebalance.
 """
@@ -23,7 +24,6 @@ stalls records at the end of a rebalance.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import ssl
 import time
@@ -37,9 +37,11 @@ from mode.types.signals import BaseSignalT
 from topics import catalog
 from topics.records import Article, DeadLetter, SourcePosition
 
+from .balance import LeastLoaded
 from .continuity import Continuity, Step
 from .dedup import DedupState
 from .diagnostics import install_state_dump
+from .fetching import bound_fetch_wait
 from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .nlp_process import Enriched, nlp_runner
@@ -136,6 +138,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         broker_heartbeat_interval=settings.broker_heartbeat_interval,
         broker_rebalance_timeout=settings.broker_rebalance_timeout,
     )
+
+    bound_fetch_wait(app, settings.fetch_max_wait)
 
     def topic(spec: catalog.TopicSpec, partitions: int | None = None) -> faust.TopicT:
         return app.topic(
@@ -242,10 +246,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                     await internal_error(raw, event.key, where(event), exc)
 
     last_purge = [time.time()]
-    # Unique articles are spread over the unique topic in turn, not by key hash:
-    # a hash splits a few hundred articles unevenly, and the busiest worker then
-    # sets the pace (nothing needs one id's records in order: each is enriched alone).
-    unique_partition = itertools.cycle(range(unique_spec.partitions))
+    # Unique articles are spread over the unique topic by text length, not by key
+    # hash: a hash splits a few hundred articles unevenly, and the busiest worker
+    # then sets the pace (nothing needs one id's records in order: each is
+    # enriched alone). See balance.py.
+    spread = LeastLoaded(unique_spec.partitions)
 
     @app.agent(dedup_topic, name="dedupe_articles")
     async def dedupe_articles(stream: faust.StreamT[bytes]) -> None:
@@ -267,8 +272,9 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                         duplicate = Pipeline.dedup(deduplicator, article, now)
                     if duplicate is not None:
                         await send_json(catalog.DUPLICATES, duplicate.id, duplicate.to_value())
-                    else:  # round-robin: every worker gets the same share of the NER work
-                        await send_json(unique_spec, article.id, article.to_value(), next(unique_partition))
+                    else:  # every worker gets the same share of the NER work
+                        partition = spread.pick(len(article.text))
+                        await send_json(unique_spec, article.id, article.to_value(), partition)
                     if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: tables may change here
                         with about(None):
                             removed = deduplicator.purge(now)

@@ -73,6 +73,11 @@ class LocalKafkaConfig:
     # None -> $WIREWATCH_KAFKA_CACHE, else ~/.cache/wirewatch; jars go to <cache>/kafka-<v>/libs
     cache_dir: Path | None = None
     heap: str = "-Xms512m -Xmx1g"
+    # A development broker shares a small machine with the workers: the C1 JIT
+    # alone and the serial GC spend far less CPU than C2 and G1's threads (the
+    # broker used 1.5-1.8 CPU s instead of 3.5-3.9 for an 800-article run of
+    # benchmarks/pipeline_bench.py with two workers on 2 cores).
+    jvm_options: str = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
     # Optional SASL_PLAINTEXT listener (SCRAM-SHA-512); users are created at format time.
     sasl_port: int | None = None
     scram_users: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -566,7 +571,7 @@ def start(
         _format_once(cfg, libs, java, progress)
 
         cmd = [
-            java, *shlex.split(cfg.heap), "-Djava.awt.headless=true",
+            java, *shlex.split(cfg.heap), *shlex.split(cfg.jvm_options), "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={_LOG4J2}",
             "-cp", f"{libs}/*", _MAIN_CLASS, str(_props_path(cfg)),
         ]  # fmt: skip

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # With nlp_process off: run each enrich batch in a thread of the worker, so
     # the event loop goes on meanwhile (off: on the loop itself).
     nlp_thread: bool = True
+    # Seconds the broker may hold a fetch of the worker's consumer while it has no
+    # new records (faust-streaming fixes 1.5 s; workers/fetching.py says why less).
+    fetch_max_wait: float = Field(0.2, gt=0)
     languages: tuple[str, ...] = ("fr", "en")
     log_level: str = "INFO"
     log_json: bool = False  # JSON lines (one object per record) instead of text

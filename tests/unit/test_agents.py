@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -49,6 +50,27 @@ async def test_dedupe_agent_forwards_the_first_and_reports_the_copy(ww: Wirewatc
     assert [k for k, _ in sent(ww, UNIQUE_TOPIC)] == [b"a"]
     dups = sent(ww, catalog.DUPLICATES)
     assert [(v["id"], v["duplicate_of"], v["method"]) for _, v in dups] == [("b", "a", "exact")]
+
+
+async def test_dedupe_agent_sends_each_unique_article_to_the_partition_with_least_text(ww: WirewatchApp) -> None:
+    """A long article fills one partition; the next short ones go to the others (workers/balance.py)."""
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
+
+    def text(n: int, salt: int) -> str:  # distinct texts: no two share enough shingles to be near copies
+        rng = random.Random(salt)
+        return " ".join(f"{rng.choice(words)}{rng.randrange(10_000)}" for _ in range(n))
+
+    partitions = UNIQUE_TOPIC.partitions
+    long_one = Article(id="long", text=text(2000, 0), language="en")
+    short = [Article(id=f"s{i}", text=text(50, i + 1), language="en") for i in range(partitions)]
+    async with ww.agents["dedupe"].test_context() as agent:
+        for article in (long_one, *short):
+            await agent.put(orjson.dumps(article.to_value()), key=article.id.encode())
+    calls = ww.topics[UNIQUE_TOPIC.name].send.call_args_list  # type: ignore[attr-defined]
+    chosen = [(c.kwargs["key"], c.kwargs["partition"]) for c in calls]
+    # the short ones fill the other partitions first, then come back to the lightest (not to "long"'s)
+    last = f"s{partitions - 1}".encode()
+    assert chosen == [(b"long", 0), *((f"s{i}".encode(), i + 1) for i in range(partitions - 1)), (last, 1)]
 
 
 async def test_enrich_agent_emits_one_event_and_its_alerts(
