@@ -7,7 +7,9 @@ One run measures, on the same texts:
     how long one batch blocks the event loop and what each stage costs); then
     once more in a new process right after (b), because the host's speed drifts
     by a few per cent within minutes: (b) is compared with the mean of the two
-    cold passes that bracket it;
+    cold passes that bracket it. Like the workers, (a) runs numpy on one BLAS
+    thread (``workers/__init__.py``); a third pass, in a new process with
+    OpenBLAS's default (a thread per core), shows what that alone is worth;
 (b) ``wirewatch worker`` (one subprocess) end to end: produce N articles to
     ``news.articles.raw.v1``, time from the first produce to the last enriched
     event read back;
@@ -589,8 +591,10 @@ def plain_baseline(texts: list[str], languages: list[str], batch_size: int) -> d
     }
 
 
-def baseline_again(articles: list[BenchArticle], batch_size: int) -> dict[str, Any]:
-    """(a) once more, in a new process: its vocabulary is as cold as the first pass's."""
+def baseline_again(
+    articles: list[BenchArticle], batch_size: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """(a) once more, in a new process (with ``env`` added): its vocabulary is as cold as the first pass's."""
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:
         f.write(b"\n".join(orjson.dumps({"text": a.text, "language": a.language}) for a in articles))
         f.flush()
@@ -598,6 +602,7 @@ def baseline_again(articles: list[BenchArticle], batch_size: int) -> dict[str, A
             [sys.executable, __file__, f"--baseline-of={f.name}", f"--nlp-batch-size={batch_size}"],
             check=True,
             stdout=subprocess.PIPE,
+            env={**os.environ, **(env or {})},
         )
     result: dict[str, Any] = orjson.loads(done.stdout)
     return result
@@ -883,6 +888,15 @@ def main() -> None:
     warmup, articles, latency_articles = pool[:warm_n], pool[warm_n : warm_n + n], pool[warm_n + n :]
     inproc = in_process(articles, settings.nlp_batch_size)
     progress(f"    baseline {inproc['baseline']['articles_per_s']} articles/s")
+    # (a) and the workers run numpy on one BLAS thread (workers/__init__.py); for the
+    # record, the same pass with OpenBLAS's default of one thread per core:
+    cores = str(os.cpu_count() or 1)
+    progress(f"(a) as spaCy runs by default (OPENBLAS_NUM_THREADS={cores}), in a new process")
+    inproc["baseline_default_blas_threads"] = {
+        **baseline_again(articles, settings.nlp_batch_size, {"OPENBLAS_NUM_THREADS": cores}),
+        "openblas_num_threads": cores,
+    }
+    progress(f"    baseline {inproc['baseline_default_blas_threads']['articles_per_s']} articles/s")
     progress("(e) dedup stage alone")
     dedup = dedup_alone(2000 if args.quick else 6000)
 
@@ -905,6 +919,7 @@ def main() -> None:
         "latency_articles": len(latency_articles),
         "latency_rate": "fixed" if args.latency_rate else "half of (b)",
         "warmup_articles": warm_n,
+        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),  # (a), (b), (c): workers/__init__.py
     }
     json_path, png_path = RESULTS / f"pipeline{args.tag}.json", RESULTS / f"pipeline{args.tag}.png"
     json_path.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))

@@ -184,3 +184,13 @@ async def test_the_state_dump_says_what_the_process_holds_and_gets_its_stacks(
     finally:
         await process.close()
     assert process.describe() == "no NLP process running (started 1 so far)"
+
+
+@on_module_loop
+async def test_the_process_runs_numpy_on_one_blas_thread(shared: NlpProcess) -> None:
+    """OpenBLAS would start a thread per core that spaCy never uses but pays for (workers/__init__.py)."""
+    assert shared.pid is not None
+    environ = Path(f"/proc/{shared.pid}/environ").read_bytes().split(b"\0")
+    assert b"OPENBLAS_NUM_THREADS=1" in environ
+    # the child's own threads: the main one only (OpenBLAS's would show here, one per extra core)
+    assert psutil.Process(shared.pid).num_threads() == 1
