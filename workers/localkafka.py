@@ -264,6 +264,10 @@ def _server_properties(cfg: LocalKafkaConfig) -> str:
         "share.coordinator.state.topic.replication.factor=1",
         "share.coordinator.state.topic.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
+        # a development broker for a few clients on a small machine: fewer threads
+        # handing each request on (defaults 3 and 8) cost less CPU
+        "num.network.threads=1",
+        "num.io.threads=2",
     ]
     if cfg.sasl_port is not None:
         listeners.append(f"SASL_PLAINTEXT://127.0.0.1:{cfg.sasl_port}")
