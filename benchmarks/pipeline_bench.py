@@ -2,12 +2,13 @@
 
 One run measures, on the same texts:
 
-(a) the raw baseline: plain ``nlp.pipe`` of the French and English pipelines in
-    this process (and, for the record, ``Pipeline.enrich`` in this process, with
-    how long one batch blocks the event loop and what each stage costs); then
-    once more in a new process right after (b), because the host's speed drifts
-    by a few per cent within minutes: (b) is compared with the mean of the two
-    cold passes that bracket it. Like the workers, (a) runs numpy on one BLAS
+(a) the raw baseline: plain ``nlp.pipe`` of the French and English pipelines,
+    cold, in a new process, right before (b) and again right after it (the
+    worker idle meanwhile): the host's speed drifts by several per cent within
+    minutes, so (b) is compared with the mean of the two passes that bracket
+    it. A first pass in this process also times ``Pipeline.enrich`` on the
+    same texts, interleaved chunk by chunk (how long one batch blocks an event
+    loop, what each stage costs). Like the workers, (a) runs numpy on one BLAS
     thread (``workers/__init__.py``); a third pass, in a new process with
     OpenBLAS's default (a thread per core), shows what that alone is worth;
 (b) ``wirewatch worker`` (one subprocess) end to end: produce N articles to
@@ -616,9 +617,9 @@ def broker_runs(
     latency_articles: list[BenchArticle],
     setup: WorkerSetup,
     latency_rate: float | None = None,
-    between: Callable[[], dict[str, Any]] | None = None,
+    bracket: Callable[[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """(b), (d) and (c) on one broker; ``between()`` runs after (b) and (d), its result kept as ``between``."""
+    """(b), (d) and (c) on one broker; ``bracket("before")`` and ``bracket("after")`` run right around (b)."""
     import socket
 
     from workers.admin import create_topics
@@ -649,8 +650,12 @@ def broker_runs(
             progress(f"(b) one worker, {len(articles)} articles")
             with Workers(bootstrap, 1, logs, sampler, "one", setup) as workers:
                 warm_up(bootstrap, workers, warmup[: len(warmup) // 2])
+                if bracket is not None:
+                    out["baseline_before"] = bracket("before")
                 out["one_worker"] = measured_run(bootstrap, sampler, workers, workers.app_id, articles)
                 progress(f"    {out['one_worker']['articles_per_s']} articles/s")
+                if bracket is not None:
+                    out["baseline_after"] = bracket("after")
                 half = latency_rate or out["one_worker"]["articles_per_s"] / 2
                 progress(f"(d) latency, same worker, {len(latency_articles)} other articles at {half:.1f}/s")
                 time.sleep(2.0)
@@ -660,8 +665,6 @@ def broker_runs(
                 progress(f"    latency {out['latency_half_rate'].get('latency_ms')}")
             out["one_worker"]["peak_rss_mb"] = round(sampler.peak_rss.get("one_w0", 0) / MB)
             out["one_worker"]["peak_pss_mb"] = round(sampler.peak_pss.get("one_w0", 0) / MB)
-            if between is not None:
-                out["between"] = between()
 
             progress(f"(c) two workers, {len(articles)} articles")
             with Workers(bootstrap, 2, logs, sampler, "two", setup) as workers:
@@ -697,9 +700,9 @@ TARGETS = {
 def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dict[str, Any]) -> dict[str, Any]:
     import spacy
 
-    # (a) before and after (b), both cold: the host's speed drifts by a few per cent
-    # within minutes, and the mean of the two brackets (b)
-    before, after = inproc["baseline"], inproc["baseline_after_one_worker"]
+    # (a) right before and right after (b), both cold: the host's speed drifts by
+    # several per cent within minutes, and the mean of the two brackets (b)
+    before, after = inproc["baseline_before_one_worker"], inproc["baseline_after_one_worker"]
     base = (before["articles_per_s"] + after["articles_per_s"]) / 2
     base_per_cpu = (before["articles_per_cpu_s"] + after["articles_per_cpu_s"]) / 2
     inproc["baseline_mean_articles_per_s"] = round(base, 2)
@@ -902,14 +905,15 @@ def main() -> None:
     progress("(e) dedup stage alone")
     dedup = dedup_alone(2000 if args.quick else 6000)
 
-    def baseline_after() -> dict[str, Any]:
-        progress(f"(a) again, in a new process, over the same {len(articles)} texts")
+    def baseline_pass(when: str) -> dict[str, Any]:
+        progress(f"(a) {when} (b), in a new process, over the same {len(articles)} texts")
         again = baseline_again(articles, settings.nlp_batch_size)
         progress(f"    baseline {again['articles_per_s']} articles/s")
         return again
 
-    broker = broker_runs(articles, warmup, latency_articles, setup, args.latency_rate, between=baseline_after)
-    inproc["baseline_after_one_worker"] = broker.pop("between")
+    broker = broker_runs(articles, warmup, latency_articles, setup, args.latency_rate, bracket=baseline_pass)
+    inproc["baseline_before_one_worker"] = broker.pop("baseline_before")
+    inproc["baseline_after_one_worker"] = broker.pop("baseline_after")
     summary = summarise(n, inproc, dedup, broker)
     summary["languages"] = {lang: sum(a.language == lang for a in articles) for lang in LANGUAGES}
     summary["settings"] = {
