@@ -17,7 +17,8 @@ from __future__ import annotations
 
 __all__ = ["LeastLoaded"]
 
-# What an article costs besides its text (record handling, one Doc), in characters.
+# What an article costs besides its text (record handling, one Doc), in characters:
+# an estimate; it only matters for very short articles.
 PER_ARTICLE_CHARS = 200
 
 
