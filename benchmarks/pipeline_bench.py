@@ -177,7 +177,7 @@ def baseline_chunk(batch_size: int) -> int:
 
 
 def in_process(articles: list[BenchArticle], batch_size: int) -> dict[str, Any]:
-    """(a) plain nlp.pipe, then Pipeline.enrich on the same texts, in this process."""
+    """Plain nlp.pipe, then Pipeline.enrich on the same texts, in this process (stage costs; not (a))."""
     from topics.records import Article
     from workers.pipeline import Pipeline
 
@@ -192,8 +192,8 @@ def in_process(articles: list[BenchArticle], batch_size: int) -> dict[str, Any]:
     ]
     warm_up_pool(pool, [a.text for a in articles], [a.language for a in articles])
 
-    # (a) and (a') alternate chunk by chunk, so both see the same share of any other load on the host.
-    progress(f"(a) baseline nlp.pipe and (a') Pipeline.enrich over {len(articles)} texts, interleaved")
+    # nlp.pipe and Pipeline.enrich alternate chunk by chunk, so both see the same share of other load.
+    progress(f"in this process: nlp.pipe and Pipeline.enrich over {len(articles)} texts, interleaved")
     tokens = 0
     baseline_s = baseline_cpu = enrich_s = enrich_cpu = others = 0.0
     blocks: list[float] = []  # one enrich call = how long a batch blocks the worker's event loop
@@ -213,7 +213,7 @@ def in_process(articles: list[BenchArticle], batch_size: int) -> dict[str, Any]:
         enrich_s, enrich_cpu = enrich_s + time.perf_counter() - t0, enrich_cpu + time.process_time() - cpu0
     others /= baseline_s
 
-    progress("(a'') stage costs, CPU ms per article")
+    progress("stage costs, CPU ms per article")
     docs = pool.pipe([r.text for r in records], [r.language for r in records], batch_size)
     costs = {"validate": 0.0, "dedup": 0.0, "entities": 0.0, "alerts": 0.0, "event_json": 0.0}
     dedup = Deduplicator(DedupConfig(), DedupState.in_memory())
@@ -575,29 +575,32 @@ def measured_run(
 
 
 def plain_baseline(texts: list[str], languages: list[str], batch_size: int) -> dict[str, Any]:
-    """(a) alone, as ``in_process`` times it (same chunks, same warm-up), in a fresh process."""
+    """(a) alone, as ``in_process`` times it (same chunks, same warm-up), in this (fresh) process."""
     from workers.nlp import NlpPool
 
     pool = NlpPool.load(LANGUAGES)
     warm_up_pool(pool, texts, languages)
-    seconds = cpu = 0.0
+    seconds = cpu = others = 0.0
     chunk = baseline_chunk(batch_size)
     for start in range(0, len(texts), chunk):
-        cpu0, t0 = time.process_time(), time.perf_counter()
+        host0, cpu0, t0 = host_busy_seconds(), time.process_time(), time.perf_counter()
         pipe_raw(pool, texts[start : start + chunk], languages[start : start + chunk])
-        seconds, cpu = seconds + time.perf_counter() - t0, cpu + time.process_time() - cpu0
+        wall, used = time.perf_counter() - t0, time.process_time() - cpu0
+        seconds, cpu, others = seconds + wall, cpu + used, others + host_busy_seconds() - host0 - used
     n = len(texts)
     return {
         "articles_per_s": round(n / seconds, 2),
         "seconds": round(seconds, 2),
         "articles_per_cpu_s": round(n / cpu, 2),
+        # the idle worker and broker count here when (a) brackets (b): a few hundredths
+        "other_processes_cores_busy": round(max(0.0, others) / seconds, 2),
     }
 
 
-def baseline_again(
+def baseline_in_new_process(
     articles: list[BenchArticle], batch_size: int, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """(a) once more, in a new process (with ``env`` added): its vocabulary is as cold as the first pass's."""
+    """(a) in a new process (with ``env`` added), its vocabulary cold: ``plain_baseline`` there."""
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:
         f.write(b"\n".join(orjson.dumps({"text": a.text, "language": a.language}) for a in articles))
         f.flush()
@@ -722,7 +725,8 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
         met = value >= bound if op == ">=" else value <= bound
         targets[name] = {"value": value, "target": f"{op} {bound}", "met": met}
     others = {
-        "a_baseline": inproc["baseline"]["other_processes_cores_busy"],
+        "a_baseline": max(b["other_processes_cores_busy"] for b in (before, after)),
+        "a_in_process": inproc["baseline"]["other_processes_cores_busy"],
         **{k: broker[k]["other_processes_cores_busy"] for k in ("one_worker", "two_workers", "latency_half_rate")},
     }
     return {
@@ -796,7 +800,11 @@ def chart(summary: dict[str, Any], path: Path) -> None:
     if other:
         axes[0].set_xlabel(
             "other load on the host (cores): "
-            + ", ".join(f"{k.split('_')[0]} {v}" for k, v in other.items() if k != "latency_half_rate"),
+            + ", ".join(
+                f"{k.removesuffix('_baseline').replace('_', ' ')} {v}"
+                for k, v in other.items()
+                if k != "latency_half_rate"
+            ),
             fontsize=8,
         )
     axes[0].legend(fontsize=8, loc="upper left")
@@ -860,7 +868,7 @@ def main() -> None:
         "--worker-env", action="append", default=[], metavar="NAME=VALUE", help="extra worker environment (A/B runs)"
     )
     parser.add_argument("--tag", default="", help="suffix of the result files (pipeline<tag>.json/.png)")
-    parser.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)  # baseline_again's subprocess
+    parser.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)  # baseline_in_new_process's child
     args = parser.parse_args()
     if args.baseline_of:
         rows = [orjson.loads(line) for line in args.baseline_of.read_bytes().splitlines()]
@@ -892,13 +900,13 @@ def main() -> None:
     pool = bench_articles(warm_n + n + latency_n)
     warmup, articles, latency_articles = pool[:warm_n], pool[warm_n : warm_n + n], pool[warm_n + n :]
     inproc = in_process(articles, settings.nlp_batch_size)
-    progress(f"    baseline {inproc['baseline']['articles_per_s']} articles/s")
+    progress(f"    nlp.pipe in this process: {inproc['baseline']['articles_per_s']} articles/s")
     # (a) and the workers run numpy on one BLAS thread (workers/__init__.py); for the
     # record, the same pass with OpenBLAS's default of one thread per core:
     cores = str(os.cpu_count() or 1)
     progress(f"(a) as spaCy runs by default (OPENBLAS_NUM_THREADS={cores}), in a new process")
     inproc["baseline_default_blas_threads"] = {
-        **baseline_again(articles, settings.nlp_batch_size, {"OPENBLAS_NUM_THREADS": cores}),
+        **baseline_in_new_process(articles, settings.nlp_batch_size, {"OPENBLAS_NUM_THREADS": cores}),
         "openblas_num_threads": cores,
     }
     progress(f"    baseline {inproc['baseline_default_blas_threads']['articles_per_s']} articles/s")
@@ -907,7 +915,7 @@ def main() -> None:
 
     def baseline_pass(when: str) -> dict[str, Any]:
         progress(f"(a) {when} (b), in a new process, over the same {len(articles)} texts")
-        again = baseline_again(articles, settings.nlp_batch_size)
+        again = baseline_in_new_process(articles, settings.nlp_batch_size)
         progress(f"    baseline {again['articles_per_s']} articles/s")
         return again
 
