@@ -69,6 +69,7 @@ __all__ = [
     "NlpProcessDied",
     "NlpRunner",
     "enrich_raw",
+    "keep_freed_heap",
     "nlp_runner",
 ]
 
@@ -379,17 +380,49 @@ def _write_frame(outbox: IO[bytes], message: object) -> None:
     outbox.flush()
 
 
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None  # not glibc: the allocator's defaults stay
+
+
 def _release_free_heap() -> None:
     """Hand the heap that loading left free back to the system (glibc only).
 
     Building the gazetteers parses all of GeoNames and keeps a few tables of it:
     ~20 MB of freed heap the allocator would otherwise keep for good.
     """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return  # not glibc: nothing to do
-    libc.malloc_trim(0)
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+# mallopt(3) parameters of glibc's malloc.h
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # the largest glibc accepts on 64-bit systems
+
+
+def keep_freed_heap(retain_mb: int) -> bool:
+    """Let the allocator keep up to ``retain_mb`` MiB of freed heap for reuse (glibc only).
+
+    A batch's arrays (tok2vec, parser and NER states: ~40 MB for 16 wire
+    articles) are freed when it ends. With glibc's defaults the heap's top was
+    handed back to the system each time and faulted in again by the next batch:
+    ~650 minor page faults and ~1 ms of kernel time per article, on top of the
+    cache misses of fresh pages. Blocks up to 32 MiB now come from the heap
+    rather than from their own ``mmap``, and the heap is trimmed only when more
+    than ``retain_mb`` MiB at its top are free. The process's resident size then
+    stays near its peak between batches instead of dipping; the peak itself is
+    the same. Returns whether the setting took (False: 0, or not glibc).
+    """
+    libc = _glibc() if retain_mb > 0 else None
+    if libc is None:
+        return False
+    retain = retain_mb * 1024 * 1024
+    took = libc.mallopt(_M_MMAP_THRESHOLD, min(retain, _MMAP_THRESHOLD_MAX))
+    return bool(took and libc.mallopt(_M_TRIM_THRESHOLD, retain))
 
 
 def child_main() -> int:
@@ -421,6 +454,7 @@ def child_main() -> int:
         _write_frame(outbox, ("fatal", f"{type(exc).__name__}: {exc}"))
         return 1
     _release_free_heap()
+    keep_freed_heap(settings.nlp_heap_retain_mb)
     _write_frame(outbox, ("ready", os.getpid(), time.monotonic() - started))
     while (frame := _read_frame(inbox)) is not None:
         raws: list[bytes] = pickle.loads(frame)
