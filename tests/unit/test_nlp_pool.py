@@ -1,4 +1,4 @@
-"""The loaded pipelines (workers/nlp.py): shared lookup values change no lemma and save objects."""
+"""The loaded pipelines (workers/nlp.py): compacted lemma tables change no lemma and save objects."""
 
 from __future__ import annotations
 
@@ -49,3 +49,15 @@ def test_the_french_lemma_table_holds_one_list_per_lemma(pipeline: Pipeline) -> 
     share_lookup_values(plain)
     assert lemma_value_objects(plain) == distinct
     assert list(table) == keys_before  # same keys, same order
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_word_lists_are_sets_of_the_same_words(pipeline: Pipeline, language: str) -> None:
+    plain = importlib.import_module(MODEL_PACKAGES[language]).load()
+    loaded = plain.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+    compacted = pipeline.pool.models[language].get_pipe("lemmatizer").lookups.get_table("lemma_index")  # type: ignore[attr-defined]
+    assert list(compacted) == list(loaded) and len(loaded) == 4
+    for key, words in loaded.items():
+        assert type(words) is list and len(words) > 0
+        assert type(compacted[key]) is frozenset
+        assert compacted[key] == frozenset(words)
