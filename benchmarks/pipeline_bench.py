@@ -10,13 +10,17 @@ One run measures, on the same texts:
     same texts, interleaved chunk by chunk (how long one batch blocks an event
     loop, what each stage costs). Like the workers, (a) runs numpy on one BLAS
     thread (``workers/__init__.py``); a third pass, in a new process with
-    OpenBLAS's default (a thread per core), shows what that alone is worth;
+    OpenBLAS's default (a thread per core), shows what that alone is worth.
+    Its allocator keeps freed heap as the worker's NLP process does
+    (``keep_freed_heap``), and it reports its page faults per article;
 (b) ``wirewatch worker`` (one subprocess) end to end: produce N articles to
     ``news.articles.raw.v1``, time from the first produce to the last enriched
     event read back;
 (c) the same with two worker processes;
 (d) produce-to-enriched latency (p50/p95/p99) with one worker, producing at
-    half the saturated rate of (b);
+    half the saturated rate of (b): from the produce call to the enriched
+    event read back (this client tells records by their keys, never parsing
+    them, so that it takes as little CPU from the workers as it can);
 (e) the dedup stage alone (``benchmarks/dedup_bench.py``'s stream);
 (f) the workers' peak RSS (psutil, sampled) with both pipelines loaded,
 and the CPU seconds each process (workers, broker, this process) used in each
