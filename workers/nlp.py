@@ -19,7 +19,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-__all__ = ["MODEL_PACKAGES", "NlpPool", "PipelineMissingError", "share_lookup_values"]
+__all__ = ["MODEL_PACKAGES", "NlpPool", "PipelineMissingError", "compact_lemma_tables"]
 
 # language -> importable package name of the pinned pipeline
 MODEL_PACKAGES: dict[str, str] = {
@@ -32,7 +32,7 @@ class PipelineMissingError(RuntimeError):
     """A spaCy pipeline package is not installed."""
 
 
-def share_lookup_values(nlp: Language) -> int:
+def compact_lemma_tables(nlp: Language) -> int:
     """Compact ``nlp``'s lemma tables: equal values shared, word lists as sets; how many values remain.
 
     The French lemmatizer's tables hold ~500,000 entries (a lemma for 217,000
@@ -108,7 +108,7 @@ class NlpPool:
                     "run the README's setup command (make setup)"
                 ) from exc
             models[lang] = module.load()
-            share_lookup_values(models[lang])  # before the next load fills the space it frees
+            compact_lemma_tables(models[lang])  # before the next load fills the space it frees
         fallback = spacy.blank("xx")
         fallback.add_pipe("sentencizer")
         return cls(models=models, fallback=fallback)

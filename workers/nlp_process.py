@@ -414,8 +414,8 @@ def keep_freed_heap(retain_mb: int) -> bool:
     cache misses of fresh pages. Blocks up to 32 MiB now come from the heap
     rather than from their own ``mmap``, and the heap is trimmed only when more
     than ``retain_mb`` MiB at its top are free. The process's resident size then
-    stays near its peak between batches instead of dipping; the peak itself is
-    the same. Returns whether the setting took (False: 0, or not glibc).
+    stays near its peak between batches instead of dipping; the peak itself
+    hardly moves. Returns whether the setting took (False: 0, or not glibc).
     """
     libc = _glibc() if retain_mb > 0 else None
     if libc is None:

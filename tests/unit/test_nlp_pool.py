@@ -9,7 +9,7 @@ import orjson
 import pytest
 from spacy.language import Language
 
-from workers.nlp import MODEL_PACKAGES, share_lookup_values
+from workers.nlp import MODEL_PACKAGES, compact_lemma_tables
 from workers.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def test_the_french_lemma_table_holds_one_list_per_lemma(pipeline: Pipeline) -> 
     distinct = len({tuple(v) for v in table.values()})
     assert lemma_value_objects(pipeline.pool.models["fr"]) == distinct < 50_000
     keys_before = list(table)
-    share_lookup_values(plain)
+    compact_lemma_tables(plain)
     assert lemma_value_objects(plain) == distinct
     assert list(table) == keys_before  # same keys, same order
 
