@@ -2,47 +2,58 @@
 
 One run measures, on the same texts:
 
-(a) the raw baseline: plain ``nlp.pipe`` of the French and English pipelines,
-    cold, in a new process, right before (b) and again right after it (the
-    worker idle meanwhile): the host's speed drifts by several per cent within
-    minutes, so (b) is compared with the mean of the two passes that bracket
-    it. A first pass in this process also times ``Pipeline.enrich`` on the
-    same texts, interleaved chunk by chunk (how long one batch blocks an event
-    loop, what each stage costs). Like the workers, (a) runs numpy on one BLAS
-    thread (``workers/__init__.py``); a third pass, in a new process with
-    OpenBLAS's default (a thread per core), shows what that alone is worth.
-    Its allocator keeps freed heap as the worker's NLP process does
-    (``keep_freed_heap``), and it reports its page faults per article;
+(a) the raw baseline: plain ``nlp.pipe`` of the French and English pipelines in
+    a process of its own (loaded as the worker's NLP process loads them, numpy
+    on one BLAS thread as in ``workers/__init__.py``, freed heap kept as
+    ``keep_freed_heap`` keeps it; its page faults are reported);
 (b) ``wirewatch worker`` (one subprocess) end to end: produce N articles to
     ``news.articles.raw.v1``, time from the first produce to the last enriched
     event read back;
 (c) the same with two worker processes;
-(d) produce-to-enriched latency (p50/p95/p99) with one worker, producing at
-    half the saturated rate of (b): from the produce call to the enriched
-    event read back (this client tells records by their keys, never parsing
-    them, so that it takes as little CPU from the workers as it can);
-(e) the dedup stage alone (``benchmarks/dedup_bench.py``'s stream);
+(d) produce-to-enriched latency (p50/p95/p99) with the worker of (b), producing
+    at half its saturated rate: from the produce call to the enriched event
+    read back (this client tells records by their keys, never parsing them, so
+    that it takes as little CPU from the workers as it can);
+(e) the dedup stage alone (``benchmarks/dedup_bench.py``'s stream, fastest of
+    three passes);
 (f) the workers' peak RSS (psutil, sampled) with both pipelines loaded,
-and the CPU seconds each process (workers, broker, this process) used in each
-broker run, to explain the scaling honestly.
+and the CPU seconds each process (workers, brokers, this process) used in each
+broker run, to explain the scaling honestly. A first pass in this process also
+times ``Pipeline.enrich`` beside ``nlp.pipe`` (how long one batch blocks an
+event loop, what each stage costs).
+
+Rounds. This host's speed moves by tens of per cent within a minute (the same
+``nlp.pipe`` pass took 45 and 60 ms of CPU per article two minutes apart), far
+more than the margins of the targets. So (a), (b) and (c) are all started once
+and kept: (a) in its own process, (b) one worker on broker B, (c) two workers on
+broker C (two brokers, since all three groups read ``news.articles.raw.v1``).
+They then take turns in rounds (``--rounds``, default 3), each round over N new
+articles, in the order a-b-c, then c-b-a, and so on: each ratio is taken
+within a round, between passes that ran side by side, and the figure checked
+against its target is the median over the rounds (pooled ratios are reported
+too). What waits idles meanwhile: (a)'s process blocks on a read, the idle
+workers fetch every 0.2 s; their CPU is in each phase's ``cpu_seconds``.
 
 Texts: the development set's bodies (``seeds/eval/articles.jsonl``), normalised,
 near-duplicates among them dropped, then joined two by two within a language
 (article i + article j). Varying only a tail sentence would not do: a tail of a
 few words leaves the 5-word-shingle Jaccard near 0.8, above the 0.7 threshold,
-so dedup would (rightly) drop the copies. Every text is checked to pass an
-in-memory dedup before use, so each produced article comes out enriched.
+so dedup would (rightly) drop the copies. The set gives ~1,560 such pairs;
+past them, an article is article i + half of j + half of k (as long, same
+language mix). Every text is checked to pass an in-memory dedup before use, so
+each produced article comes out enriched.
 
-The broker is the project's own (``workers.localkafka``) on free ports in a
-temporary directory, stopped at the end. Workers run with the default settings
+The brokers are the project's own (``workers.localkafka``) on free ports in
+temporary directories, stopped at the end. Workers run with the default settings
 except ``store=memory://`` and no web server (as the integration tests).
 
-    .venv/bin/python benchmarks/pipeline_bench.py [--articles 800] [--quick]
+    .venv/bin/python benchmarks/pipeline_bench.py [--articles 800] [--rounds 3] [--quick]
 
 A/B options (same texts, same broker set-up): ``--nlp-batch-size``,
 ``--nlp-batch-within``, ``--worker-env NAME=VALUE``, ``--worker-root DIR`` (a
 patched copy of the tree), ``--latency-rate R`` (a fixed input rate for (d),
-so runs compare), ``--tag=-x`` (writes ``pipeline-x.json``/``.png``).
+so runs compare), ``--tag=-x`` (writes ``pipeline-x.json``/``.png``),
+``--blas-default-pass`` (also times (a) with OpenBLAS's default threads).
 
 Other processes on the host skew every wall-clock figure: each phase reports
 ``other_processes_cores_busy`` (host CPU not spent by this benchmark), and the
@@ -121,6 +132,16 @@ class BenchArticle:
     language: str  # the pipeline the worker will use
 
 
+def _halves(text: str) -> tuple[str, str]:
+    """``text`` cut in two at the paragraph break nearest its middle (at a sentence if it has one paragraph)."""
+    for sep in ("\n\n", ". "):
+        cuts = [i for i in range(len(text)) if text.startswith(sep, i)]
+        if cuts:
+            cut = min(cuts, key=lambda i: abs(2 * i - len(text)))
+            return text[:cut].strip(), text[cut + len(sep) :].strip()
+    return text, ""
+
+
 def bench_articles(n: int, seed: int = 8) -> list[BenchArticle]:
     """``n`` distinct fr/en articles built from the development set (see the module docstring)."""
     base_dedup = Deduplicator(DedupConfig(), DedupState.in_memory())
@@ -136,19 +157,25 @@ def bench_articles(n: int, seed: int = 8) -> list[BenchArticle]:
         lang: rng.sample([(i, j) for i in range(len(b)) for j in range(len(b)) if i < j], k=len(b) * (len(b) - 1) // 2)
         for lang, b in bases.items()
     }
+    halves = {lang: [_halves(text) for text, _ in b] for lang, b in bases.items()}
     total = sum(len(b) for b in bases.values())
     weights = [len(bases[lang]) / total for lang in LANGUAGES]  # the set's own fr/en mix
     dedup = Deduplicator(DedupConfig(), DedupState.in_memory())
     out: list[BenchArticle] = []
+    tries = 0
     while len(out) < n:
         lang = rng.choices(LANGUAGES, weights)[0]
-        if not pairs[lang]:
-            if not any(pairs.values()):
+        if pairs[lang]:  # article i + article j: ~1,800 characters
+            i, j = pairs[lang].pop()
+            (text_i, given_i), (text_j, _) = bases[lang][i], bases[lang][j]
+            body = f"{text_i}\n\n{text_j}"
+        else:  # every pair used: article i + half of j + half of k, as long, none of them sharing 70%
+            tries += 1
+            if tries > 50 * n:
                 raise SystemExit(f"only {len(out)} distinct articles can be built from the development set")
-            continue
-        i, j = pairs[lang].pop()
-        (text_i, given_i), (text_j, _) = bases[lang][i], bases[lang][j]
-        body = f"{text_i}\n\n{text_j}"
+            i, j, k = rng.sample(range(len(bases[lang])), 3)
+            text_i, given_i = bases[lang][i]
+            body = f"{text_i}\n\n{halves[lang][j][0]}\n\n{halves[lang][k][1]}"
         article = normalise_article(article_id="x", body=body, language=given_i)
         suffix = f"{len(out):05d}"
         if article.language != lang or dedup.check(suffix, article.text, 0.0).duplicate_of is not None:
@@ -176,7 +203,7 @@ def pipe_raw(pool: NlpPool, texts: Sequence[str], languages: Sequence[str]) -> i
 
 
 def baseline_chunk(batch_size: int) -> int:
-    """Texts per timed chunk of (a): the same in ``in_process`` and ``plain_baseline``."""
+    """Texts per timed chunk of (a): the same in ``in_process`` and ``timed_pass``."""
     return 4 * batch_size
 
 
@@ -274,19 +301,33 @@ def in_process(articles: list[BenchArticle], batch_size: int) -> dict[str, Any]:
     }
 
 
-def dedup_alone(n: int) -> dict[str, Any]:
-    """(e) the dedup stage alone, on dedup_bench.py's stream (a third of it copies)."""
+def dedup_alone(n: int, passes: int = 3) -> dict[str, Any]:
+    """(e) the dedup stage alone, on dedup_bench.py's stream (a third of it copies).
+
+    ``passes`` passes, each with an empty index over the same stream; the figure is
+    the fastest (as ``timeit`` advises: the slower ones measure the host's other load,
+    which on this host moves the rate by tens of per cent within a minute), and all
+    of them are reported.
+    """
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from dedup_bench import stream
 
     items = stream(n)
-    dedup = Deduplicator(DedupConfig(), DedupState.in_memory())
+    rates = []
     duplicates = 0
-    t0 = time.perf_counter()
-    for i, (aid, text) in enumerate(items):
-        duplicates += dedup.check(aid, text, float(i)).duplicate_of is not None
-    rate = len(items) / (time.perf_counter() - t0)
-    return {"articles": len(items), "duplicates_found": duplicates, "articles_per_s": round(rate)}
+    for _ in range(passes):
+        dedup = Deduplicator(DedupConfig(), DedupState.in_memory())
+        duplicates = 0
+        t0 = time.perf_counter()
+        for i, (aid, text) in enumerate(items):
+            duplicates += dedup.check(aid, text, float(i)).duplicate_of is not None
+        rates.append(len(items) / (time.perf_counter() - t0))
+    return {
+        "articles": len(items),
+        "duplicates_found": duplicates,
+        "articles_per_s": round(max(rates)),
+        "passes_articles_per_s": [round(r) for r in rates],
+    }
 
 
 # --------------------------------------------------------------------------- the broker runs
@@ -577,20 +618,10 @@ def measured_run(
     return result
 
 
-def plain_baseline(texts: list[str], languages: list[str], batch_size: int) -> dict[str, Any]:
-    """(a) alone, as ``in_process`` times it (same chunks, same warm-up), in this (fresh) process.
-
-    The allocator keeps freed heap as in the worker's NLP process, so the two differ
-    in what runs around spaCy only; the page faults of the pass are reported.
-    """
+def timed_pass(pool: NlpPool, texts: Sequence[str], languages: Sequence[str], batch_size: int) -> dict[str, Any]:
+    """(a) over ``texts``: ``pipe_raw`` chunk by chunk (as ``in_process`` times it), with its page faults."""
     import resource
 
-    from workers.nlp import NlpPool
-    from workers.nlp_process import keep_freed_heap
-
-    pool = NlpPool.load(LANGUAGES)
-    keep_freed_heap(Settings().nlp_heap_retain_mb)
-    warm_up_pool(pool, texts, languages)
     faults0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     seconds = cpu = others = 0.0
     chunk = baseline_chunk(batch_size)
@@ -602,103 +633,229 @@ def plain_baseline(texts: list[str], languages: list[str], batch_size: int) -> d
     n = len(texts)
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0
     return {
+        "articles": n,
         "articles_per_s": round(n / seconds, 2),
         "seconds": round(seconds, 2),
         "articles_per_cpu_s": round(n / cpu, 2),
         "minor_page_faults_per_article": round(faults / n),
-        # the idle worker and broker count here when (a) brackets (b): a few hundredths
+        # the idle workers and brokers count here: a few hundredths
         "other_processes_cores_busy": round(max(0.0, others) / seconds, 2),
     }
 
 
-def baseline_in_new_process(
-    articles: list[BenchArticle], batch_size: int, env: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """(a) in a new process (with ``env`` added), its vocabulary cold: ``plain_baseline`` there."""
-    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as f:
-        f.write(b"\n".join(orjson.dumps({"text": a.text, "language": a.language}) for a in articles))
-        f.flush()
-        done = subprocess.run(
-            [sys.executable, __file__, f"--baseline-of={f.name}", f"--nlp-batch-size={batch_size}"],
-            check=True,
+def _read_texts(path: Path) -> tuple[list[str], list[str]]:
+    rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    return [r["text"] for r in rows], [r["language"] for r in rows]
+
+
+def _write_texts(path: Path, articles: Sequence[BenchArticle]) -> None:
+    path.write_bytes(b"\n".join(orjson.dumps({"text": a.text, "language": a.language}) for a in articles))
+
+
+def baseline_server(warm_path: Path, batch_size: int) -> None:
+    """(a)'s own process: load the pipelines as the NLP process does, warm up, then time one pass
+    per path read from stdin (one JSON line out per pass). The allocator keeps freed heap as in
+    the worker's NLP process, so the two differ in what runs around spaCy only."""
+    from workers.nlp import NlpPool
+    from workers.nlp_process import keep_freed_heap
+
+    pool = NlpPool.load(LANGUAGES)
+    keep_freed_heap(Settings().nlp_heap_retain_mb)
+    texts, languages = _read_texts(warm_path)
+    pipe_raw(pool, texts, languages)  # the same warm-up articles as the workers get
+    print("ready", flush=True)
+    for line in sys.stdin:
+        texts, languages = _read_texts(Path(line.strip()))
+        print(orjson.dumps(timed_pass(pool, texts, languages, batch_size)).decode(), flush=True)
+
+
+class Baseline:
+    """(a) in a process of its own, started once and kept (idle between passes) for every round.
+
+    Each pass runs over texts the process has not seen, like the workers' passes;
+    ``env`` is added to its environment (the OpenBLAS pass).
+    """
+
+    def __init__(self, warmup: Sequence[BenchArticle], batch_size: int, env: dict[str, str] | None = None) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="wirewatch-bench-a-")
+        self._passes = 0
+        warm_path = Path(self._dir.name) / "warm.jsonl"
+        _write_texts(warm_path, warmup)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, f"--baseline-server={warm_path}", f"--nlp-batch-size={batch_size}"],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, **(env or {})},
+            text=True,
         )
-    result: dict[str, Any] = orjson.loads(done.stdout)
-    return result
+
+    def wait_ready(self) -> None:
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != "ready":
+            raise SystemExit("(a)'s process failed to load the pipelines; see above")
+
+    def run(self, articles: Sequence[BenchArticle]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self._passes += 1
+        path = Path(self._dir.name) / f"pass-{self._passes}.jsonl"
+        _write_texts(path, articles)
+        self.proc.stdin.write(f"{path}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit("(a)'s process died; see above")
+        result: dict[str, Any] = orjson.loads(line)
+        return result
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._dir.cleanup()
+
+
+class Broker:
+    """The project's local broker on free ports in a temporary directory, with the topics created."""
+
+    def __init__(self, label: str, sampler: Sampler) -> None:
+        import socket
+
+        from workers.localkafka import LocalKafkaConfig
+
+        def free_port() -> int:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                return int(s.getsockname()[1])
+
+        self.label = label
+        self.sampler = sampler
+        self._dir = tempfile.TemporaryDirectory(prefix=f"wirewatch-bench-{label}-")
+        self.logs = Path(self._dir.name) / "logs"
+        self.config = LocalKafkaConfig(
+            port=free_port(), controller_port=free_port(), state_dir=Path(self._dir.name) / "kafka"
+        )
+        self.bootstrap = ""
+
+    def __enter__(self) -> Broker:
+        from workers.admin import create_topics
+        from workers.localkafka import kafka_version, start
+
+        self.logs.mkdir()
+        progress(f"starting local Kafka {kafka_version()} broker {self.label} in {self.config.state_dir}")
+        status = start(self.config, timeout=120, progress=progress)
+        assert status.pid is not None
+        self.bootstrap = status.bootstrap
+        self.sampler.watch(self.label, status.pid)
+        asyncio.run(create_topics(Settings(bootstrap_servers=self.bootstrap)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from workers.localkafka import stop
+
+        progress(f"stopping broker {self.label}")
+        self.sampler.processes.pop(self.label, None)
+        stop(self.config)
+        self._dir.cleanup()
+
+
+def pooled(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Several measured runs of one kind as one: articles over seconds, CPU seconds summed."""
+    seconds = sum(r["seconds"] for r in runs)
+    window = sum(r["window_seconds"] for r in runs)
+    cpu: dict[str, float] = {}
+    for r in runs:
+        for name, value in r["cpu_seconds"].items():
+            cpu[name] = round(cpu.get(name, 0.0) + value, 1)
+    done = sum(r["enriched"] for r in runs)
+    return {
+        "articles": sum(r["articles"] for r in runs),
+        "enriched": done,
+        "not_enriched_outputs": sum(r["not_enriched_outputs"] for r in runs),
+        "seconds": round(seconds, 2),
+        "articles_per_s": round(done / seconds, 2),
+        "cpu_seconds": cpu,
+        "window_seconds": round(window, 1),
+        "other_processes_cores_busy": round(
+            sum(r["other_processes_cores_busy"] * r["window_seconds"] for r in runs) / window, 2
+        ),
+        "articles_per_worker_cpu_s": round(statistics.median(r["articles_per_worker_cpu_s"] for r in runs), 2),
+        "rounds": [r["articles_per_s"] for r in runs],
+    }
 
 
 def broker_runs(
-    articles: list[BenchArticle],
+    rounds: Sequence[Sequence[BenchArticle]],
     warmup: list[BenchArticle],
     latency_articles: list[BenchArticle],
     setup: WorkerSetup,
+    batch_size: int,
     latency_rate: float | None = None,
-    bracket: Callable[[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """(b), (d) and (c) on one broker; ``bracket("before")`` and ``bracket("after")`` run right around (b)."""
-    import socket
+    """(a), (b) and (c) in rounds, each round over new texts, then (d).
 
-    from workers.admin import create_topics
-    from workers.localkafka import LocalKafkaConfig, kafka_version, start, stop
+    The three are kept running for the whole benchmark and take turns: (a) in a
+    process of its own, (b) one worker on broker B, (c) two workers on broker C
+    (two brokers, since all three groups read ``news.articles.raw.v1``). Within
+    a round they run back to back over the same texts, in the order a-b-c, then
+    c-b-a in the next round, and so on: this host's speed moves by tens of per
+    cent within minutes, and a ratio of two passes measured side by side, taken
+    over several rounds, is what holds still. What waits idles: (a)'s process
+    blocks on a read, idle workers fetch every 0.2 s (each phase reports the
+    CPU that all of them took).
+    """
+    from workers.localkafka import kafka_version
 
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
+    out: dict[str, Any] = {"kafka_version": kafka_version(), "rounds": []}
+    sampler = Sampler().start()
+    sampler.watch("bench", os.getpid())
+    progress("(a) process: loading the pipelines")
+    baseline = Baseline(warmup, batch_size)
+    try:
+        with Broker("broker_b", sampler) as broker_b, Broker("broker_c", sampler) as broker_c:
+            progress("(b) one worker on broker B, (c) two workers on broker C: starting")
+            with (
+                Workers(broker_b.bootstrap, 1, broker_b.logs, sampler, "one", setup) as one,
+                Workers(broker_c.bootstrap, 2, broker_c.logs, sampler, "two", setup) as two,
+            ):
+                baseline.wait_ready()
+                warm_up(broker_b.bootstrap, one, warmup)
+                warm_up(broker_c.bootstrap, two, warmup)
 
-    out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as tmp:
-        state = Path(tmp) / "kafka"
-        logs = Path(tmp) / "logs"
-        logs.mkdir()
-        config = LocalKafkaConfig(port=free_port(), controller_port=free_port(), state_dir=state)
-        progress(f"starting the local Kafka {kafka_version()} broker in {state}")
-        status = start(config, timeout=120, progress=progress)
-        sampler = Sampler().start()
-        try:
-            bootstrap = status.bootstrap
-            assert status.pid is not None
-            sampler.watch("broker", status.pid)
-            sampler.watch("bench", os.getpid())
-            asyncio.run(create_topics(Settings(bootstrap_servers=bootstrap)))
-            out["kafka_version"] = kafka_version()
+                def phase_run(phase: str, tag: str, texts: Sequence[BenchArticle]) -> dict[str, Any]:
+                    if phase == "a":
+                        return baseline.run(texts)
+                    broker, workers = (broker_b, one) if phase == "b" else (broker_c, two)
+                    return measured_run(broker.bootstrap, sampler, workers, f"{workers.app_id}-{tag}", texts)
 
-            progress(f"(b) one worker, {len(articles)} articles")
-            with Workers(bootstrap, 1, logs, sampler, "one", setup) as workers:
-                warm_up(bootstrap, workers, warmup[: len(warmup) // 2])
-                if bracket is not None:
-                    out["baseline_before"] = bracket("before")
-                out["one_worker"] = measured_run(bootstrap, sampler, workers, workers.app_id, articles)
-                progress(f"    {out['one_worker']['articles_per_s']} articles/s")
-                if bracket is not None:
-                    out["baseline_after"] = bracket("after")
-                half = latency_rate or out["one_worker"]["articles_per_s"] / 2
-                progress(f"(d) latency, same worker, {len(latency_articles)} other articles at {half:.1f}/s")
+                for r, texts in enumerate(rounds):
+                    order = "abc" if r % 2 == 0 else "cba"
+                    result: dict[str, Any] = {"order": order}
+                    for phase in order:
+                        time.sleep(1.0)
+                        progress(f"round {r + 1}/{len(rounds)}: ({phase}) over {len(texts)} articles")
+                        result[phase] = phase_run(phase, f"r{r}", texts)
+                        progress(f"    {result[phase]['articles_per_s']} articles/s")
+                    result["b_over_a"] = round(result["b"]["articles_per_s"] / result["a"]["articles_per_s"], 3)
+                    result["c_over_b"] = round(result["c"]["articles_per_s"] / result["b"]["articles_per_s"], 3)
+                    progress(f"    round {r + 1}: (b)/(a) {result['b_over_a']}, (c)/(b) {result['c_over_b']}")
+                    out["rounds"].append(result)
+                bs = [rr["b"]["articles_per_s"] for rr in out["rounds"]]
+                half = latency_rate or statistics.median(bs) / 2
+                progress(f"(d) latency, worker of (b), {len(latency_articles)} other articles at {half:.1f}/s")
                 time.sleep(2.0)
                 out["latency_half_rate"] = measured_run(
-                    bootstrap, sampler, workers, f"{workers.app_id}-lat", latency_articles, rate=half
+                    broker_b.bootstrap, sampler, one, f"{one.app_id}-lat", latency_articles, rate=half
                 )
                 progress(f"    latency {out['latency_half_rate'].get('latency_ms')}")
-            out["one_worker"]["peak_rss_mb"] = round(sampler.peak_rss.get("one_w0", 0) / MB)
-            out["one_worker"]["peak_pss_mb"] = round(sampler.peak_pss.get("one_w0", 0) / MB)
-
-            progress(f"(c) two workers, {len(articles)} articles")
-            with Workers(bootstrap, 2, logs, sampler, "two", setup) as workers:
-                warm_up(bootstrap, workers, warmup)
-                out["two_workers"] = measured_run(bootstrap, sampler, workers, workers.app_id, articles)
-                progress(f"    {out['two_workers']['articles_per_s']} articles/s")
-            out["two_workers"]["peak_rss_mb"] = {
-                name: round(sampler.peak_rss.get(name, 0) / MB) for name in ("two_w0", "two_w1")
-            }
-            out["two_workers"]["peak_pss_mb"] = {
-                name: round(sampler.peak_pss.get(name, 0) / MB) for name in ("two_w0", "two_w1")
-            }
-            out["broker_peak_rss_mb"] = round(sampler.peak_rss.get("broker", 0) / MB)
-        finally:
-            sampler.stop()
-            progress("stopping the broker")
-            stop(config)
+            out["peak_rss_mb"] = {name: round(sampler.peak_rss.get(name, 0) / MB) for name in (*one.names, *two.names)}
+            out["peak_pss_mb"] = {name: round(sampler.peak_pss.get(name, 0) / MB) for name in (*one.names, *two.names)}
+            out["broker_peak_rss_mb"] = round(sampler.peak_rss.get("broker_b", 0) / MB)
+    finally:
+        sampler.stop()
+        baseline.close()
     return out
 
 
@@ -717,18 +874,23 @@ TARGETS = {
 def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dict[str, Any]) -> dict[str, Any]:
     import spacy
 
-    # (a) right before and right after (b), both cold: the host's speed drifts by
-    # several per cent within minutes, and the mean of the two brackets (b)
-    before, after = inproc["baseline_before_one_worker"], inproc["baseline_after_one_worker"]
-    base = (before["articles_per_s"] + after["articles_per_s"]) / 2
-    base_per_cpu = (before["articles_per_cpu_s"] + after["articles_per_cpu_s"]) / 2
-    inproc["baseline_mean_articles_per_s"] = round(base, 2)
-    one = broker["one_worker"]["articles_per_s"]
-    two = broker["two_workers"]["articles_per_s"]
-    peak = max([broker["one_worker"]["peak_rss_mb"], *broker["two_workers"]["peak_rss_mb"].values()])
+    rounds = broker["rounds"]
+    a_runs = [r["a"] for r in rounds]
+    b = pooled([r["b"] for r in rounds])
+    c = pooled([r["c"] for r in rounds])
+    a_seconds = sum(r["seconds"] for r in a_runs)
+    a = {
+        "articles_per_s": round(sum(r["articles"] for r in a_runs) / a_seconds, 2),
+        "seconds": round(a_seconds, 2),
+        "articles_per_cpu_s": round(statistics.median(r["articles_per_cpu_s"] for r in a_runs), 2),
+        "minor_page_faults_per_article": round(statistics.median(r["minor_page_faults_per_article"] for r in a_runs)),
+        "rounds": [r["articles_per_s"] for r in a_runs],
+    }
+    peak = max(broker["peak_rss_mb"].values())
     values = {
-        "one_worker_over_baseline": round(one / base, 3),
-        "two_workers_over_one": round(two / one, 3),
+        # the median over the rounds of each round's ratio (its passes side by side)
+        "one_worker_over_baseline": round(statistics.median(r["b_over_a"] for r in rounds), 3),
+        "two_workers_over_one": round(statistics.median(r["c_over_b"] for r in rounds), 3),
         "latency_p99_ms_at_half_rate": broker["latency_half_rate"]["latency_ms"]["p99"],
         "dedup_articles_per_s": dedup["articles_per_s"],
         "worker_peak_rss_mb": peak,
@@ -739,14 +901,16 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
         met = value >= bound if op == ">=" else value <= bound
         targets[name] = {"value": value, "target": f"{op} {bound}", "met": met}
     others = {
-        "a_baseline": max(b["other_processes_cores_busy"] for b in (before, after)),
+        "a_baseline": max(r["other_processes_cores_busy"] for r in a_runs),
         "a_in_process": inproc["baseline"]["other_processes_cores_busy"],
-        **{k: broker[k]["other_processes_cores_busy"] for k in ("one_worker", "two_workers", "latency_half_rate")},
+        "one_worker": max(r["b"]["other_processes_cores_busy"] for r in rounds),
+        "two_workers": max(r["c"]["other_processes_cores_busy"] for r in rounds),
+        "latency_half_rate": broker["latency_half_rate"]["other_processes_cores_busy"],
     }
     return {
         "benchmark": "wirewatch pipeline (issue 8)",
-        # CPU the host spent on processes that are not part of this benchmark, in cores, per phase:
-        # anything well above 0 means the wall-clock figures (and the ratios) are pessimistic.
+        # CPU the host spent on processes that are not part of this benchmark, in cores, per phase
+        # (the worst round): anything well above 0 means the wall-clock figures are pessimistic.
         "host_other_load_cores": others,
         "host_was_quiet": all(v < 0.15 for v in others.values()),
         "machine": {
@@ -756,35 +920,30 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
             "kafka": broker.get("kafka_version"),
         },
         "articles": n,
+        "rounds": len(rounds),
         "ratios": {
             **{k: values[k] for k in ("one_worker_over_baseline", "two_workers_over_one")},
+            "per_round": [{"order": r["order"], "b_over_a": r["b_over_a"], "c_over_b": r["c_over_b"]} for r in rounds],
+            # every round's articles over its seconds, pooled, rather than the median of the rounds' ratios
+            "one_worker_over_baseline_pooled": round(b["articles_per_s"] / a["articles_per_s"], 3),
+            "two_workers_over_one_pooled": round(c["articles_per_s"] / b["articles_per_s"], 3),
             # the same per CPU second of the worker(s): less sensitive to other load on the host
-            "one_worker_over_baseline_per_cpu_s": round(
-                broker["one_worker"]["articles_per_worker_cpu_s"] / base_per_cpu, 3
-            ),
-            "two_workers_over_one_per_cpu_s": round(
-                broker["two_workers"]["articles_per_worker_cpu_s"] / broker["one_worker"]["articles_per_worker_cpu_s"],
-                3,
-            ),
+            "one_worker_over_baseline_per_cpu_s": round(b["articles_per_worker_cpu_s"] / a["articles_per_cpu_s"], 3),
+            "two_workers_over_one_per_cpu_s": round(c["articles_per_worker_cpu_s"] / b["articles_per_worker_cpu_s"], 3),
         },
         "targets": targets,
+        "a_baseline": a,
         "a_in_process": inproc,
-        "b_one_worker": broker["one_worker"],
-        "c_two_workers": broker["two_workers"],
+        "b_one_worker": b,
+        "c_two_workers": c,
         "d_latency_half_rate": broker["latency_half_rate"],
         "e_dedup_alone": dedup,
         # a worker is two processes (workers/nlp_process.py): RSS summed over both
         # (what the target is checked on; shared libraries count twice), and PSS
         # summed (each shared page counted once: the memory the worker takes)
-        "f_peak_rss_mb": {
-            "one_worker": broker["one_worker"]["peak_rss_mb"],
-            "two_workers": broker["two_workers"]["peak_rss_mb"],
-            "broker_jvm": broker["broker_peak_rss_mb"],
-        },
-        "f_peak_pss_mb": {
-            "one_worker": broker["one_worker"]["peak_pss_mb"],
-            "two_workers": broker["two_workers"]["peak_pss_mb"],
-        },
+        "f_peak_rss_mb": {**broker["peak_rss_mb"], "broker_jvm": broker["broker_peak_rss_mb"]},
+        "f_peak_pss_mb": broker["peak_pss_mb"],
+        "round_details": rounds,
     }
 
 
@@ -796,33 +955,39 @@ def chart(summary: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 4, figsize=(19, 5))
     inproc = summary["a_in_process"]
-    # 1. throughput
-    names = ["(a) nlp.pipe", "enrich\n(in-proc.)", "(b) 1 worker", "(c) 2 workers"]
-    rates = [
-        inproc["baseline_mean_articles_per_s"],
-        inproc["enrich_in_process"]["articles_per_s"],
-        summary["b_one_worker"]["articles_per_s"],
-        summary["c_two_workers"]["articles_per_s"],
-    ]
-    bars = axes[0].bar(names, rates, color=["#888888", "#bbbbbb", "#1f77b4", "#2ca02c"])
-    axes[0].bar_label(bars, fmt="%.1f")
-    axes[0].axhline(0.9 * rates[0], ls="--", c="#1f77b4", lw=1, label="target (b) = 0.9 x (a)")
-    axes[0].axhline(1.7 * rates[2], ls=":", c="#2ca02c", lw=1, label="target (c) = 1.7 x (b)")
-    axes[0].set_ylabel("articles / s")
-    axes[0].set_title(f"Throughput ({summary['articles']} articles, {summary['machine']['cpus']} cores)")
+    # 1. throughput, round by round: the ratios are taken within each round
+    ax = axes[0]
+    rounds = summary["round_details"]
+    width = 0.27
+    for k, (phase, label, color) in enumerate(
+        [("a", "(a) nlp.pipe", "#888888"), ("b", "(b) 1 worker", "#1f77b4"), ("c", "(c) 2 workers", "#2ca02c")]
+    ):
+        xs = [r + (k - 1) * width for r in range(len(rounds))]
+        bars = ax.bar(xs, [rr[phase]["articles_per_s"] for rr in rounds], width, label=label, color=color)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7)
+    ax.set_xticks(
+        range(len(rounds)),
+        [
+            f"round {r + 1} ({rr['order']})\nb/a {rr['b_over_a']:.3f}\nc/b {rr['c_over_b']:.3f}"
+            for r, rr in enumerate(rounds)
+        ],
+        fontsize=8,
+    )
+    ax.set_ylabel("articles / s")
+    ratios = summary["ratios"]
+    ax.set_title(
+        f"Throughput, {summary['articles']} articles a pass, {summary['machine']['cpus']} cores\n"
+        f"median b/a {ratios['one_worker_over_baseline']} (>= 0.9), c/b {ratios['two_workers_over_one']} (>= 1.7)",
+        fontsize=10,
+    )
     other = summary.get("host_other_load_cores", {})
     if other:
-        axes[0].set_xlabel(
-            "other load on the host (cores): "
-            + ", ".join(
-                f"{k.removesuffix('_baseline').replace('_', ' ')} {v}"
-                for k, v in other.items()
-                if k != "latency_half_rate"
-            ),
-            fontsize=8,
+        ax.set_xlabel(
+            "other load (cores, worst round): "
+            + ", ".join(f"{k.removesuffix('_baseline')} {v}" for k, v in other.items() if k != "latency_half_rate"),
+            fontsize=7,
         )
-    axes[0].legend(fontsize=8, loc="upper left")
-    axes[0].tick_params(axis="x", labelsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     # 2. latency
     lat = summary["d_latency_half_rate"]["latency_ms"]
     bars = axes[1].bar(["p50", "p95", "p99", "max"], [lat["p50"], lat["p95"], lat["p99"], lat["max"]], color="#ff7f0e")
@@ -882,17 +1047,23 @@ def main() -> None:
         "--worker-env", action="append", default=[], metavar="NAME=VALUE", help="extra worker environment (A/B runs)"
     )
     parser.add_argument("--tag", default="", help="suffix of the result files (pipeline<tag>.json/.png)")
-    parser.add_argument("--baseline-of", type=Path, help=argparse.SUPPRESS)  # baseline_in_new_process's child
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of (a), (b) and (c), each over new articles (default 3)"
+    )
+    parser.add_argument(
+        "--blas-default-pass",
+        action="store_true",
+        help="also time (a) with OpenBLAS's default threads (one per core), for the record",
+    )
+    parser.add_argument("--baseline-server", type=Path, help=argparse.SUPPRESS)  # Baseline's process
     args = parser.parse_args()
-    if args.baseline_of:
-        rows = [orjson.loads(line) for line in args.baseline_of.read_bytes().splitlines()]
-        texts, languages = [r["text"] for r in rows], [r["language"] for r in rows]
-        batch = args.nlp_batch_size or Settings().nlp_batch_size
-        print(orjson.dumps(plain_baseline(texts, languages, batch)).decode())
+    if args.baseline_server:
+        baseline_server(args.baseline_server, args.nlp_batch_size or Settings().nlp_batch_size)
         return
     # a plain `kill` still stops the broker and the workers (the finally blocks run)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n = 100 if args.quick else args.articles
+    rounds_n = 2 if args.quick else args.rounds
     latency_n = max(60, n // 2)
     warm_n = 32
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -910,42 +1081,40 @@ def main() -> None:
         root=args.worker_root.resolve(),
     )
 
-    progress(f"building {warm_n + n + latency_n} distinct articles from the development set")
-    pool = bench_articles(warm_n + n + latency_n)
-    warmup, articles, latency_articles = pool[:warm_n], pool[warm_n : warm_n + n], pool[warm_n + n :]
-    inproc = in_process(articles, settings.nlp_batch_size)
+    total = warm_n + rounds_n * n + latency_n
+    progress(f"building {total} distinct articles from the development set")
+    pool = bench_articles(total)
+    warmup, latency_articles = pool[:warm_n], pool[warm_n : warm_n + latency_n]
+    rounds = [pool[warm_n + latency_n + r * n : warm_n + latency_n + (r + 1) * n] for r in range(rounds_n)]
+    inproc = in_process(rounds[0][: min(n, 240)], settings.nlp_batch_size)
     progress(f"    nlp.pipe in this process: {inproc['baseline']['articles_per_s']} articles/s")
-    # (a) and the workers run numpy on one BLAS thread (workers/__init__.py); for the
-    # record, the same pass with OpenBLAS's default of one thread per core:
-    cores = str(os.cpu_count() or 1)
-    progress(f"(a) as spaCy runs by default (OPENBLAS_NUM_THREADS={cores}), in a new process")
-    inproc["baseline_default_blas_threads"] = {
-        **baseline_in_new_process(articles, settings.nlp_batch_size, {"OPENBLAS_NUM_THREADS": cores}),
-        "openblas_num_threads": cores,
-    }
-    progress(f"    baseline {inproc['baseline_default_blas_threads']['articles_per_s']} articles/s")
+    if args.blas_default_pass:
+        # (a) and the workers run numpy on one BLAS thread (workers/__init__.py); for the
+        # record, a pass with OpenBLAS's default of one thread per core:
+        cores = str(os.cpu_count() or 1)
+        progress(f"(a) as spaCy runs by default (OPENBLAS_NUM_THREADS={cores}), in a process of its own")
+        blas = Baseline(warmup, settings.nlp_batch_size, {"OPENBLAS_NUM_THREADS": cores})
+        try:
+            blas.wait_ready()
+            inproc["baseline_default_blas_threads"] = {**blas.run(rounds[0]), "openblas_num_threads": cores}
+        finally:
+            blas.close()
+        progress(f"    baseline {inproc['baseline_default_blas_threads']['articles_per_s']} articles/s")
     progress("(e) dedup stage alone")
     dedup = dedup_alone(2000 if args.quick else 6000)
 
-    def baseline_pass(when: str) -> dict[str, Any]:
-        progress(f"(a) {when} (b), in a new process, over the same {len(articles)} texts")
-        again = baseline_in_new_process(articles, settings.nlp_batch_size)
-        progress(f"    baseline {again['articles_per_s']} articles/s")
-        return again
-
-    broker = broker_runs(articles, warmup, latency_articles, setup, args.latency_rate, bracket=baseline_pass)
-    inproc["baseline_before_one_worker"] = broker.pop("baseline_before")
-    inproc["baseline_after_one_worker"] = broker.pop("baseline_after")
+    broker = broker_runs(rounds, warmup, latency_articles, setup, settings.nlp_batch_size, args.latency_rate)
     summary = summarise(n, inproc, dedup, broker)
-    summary["languages"] = {lang: sum(a.language == lang for a in articles) for lang in LANGUAGES}
+    summary["languages"] = {lang: sum(a.language == lang for r in rounds for a in r) for lang in LANGUAGES}
     summary["settings"] = {
         "nlp_batch_size": settings.nlp_batch_size,
         "nlp_batch_within": settings.nlp_batch_within,
         "store": "memory://",
         "worker_root": str(setup.root),
         "worker_env": setup.env,
+        "rounds": rounds_n,
         "latency_articles": len(latency_articles),
-        "latency_rate": "fixed" if args.latency_rate else "half of (b)",
+        "latency_rate": "fixed" if args.latency_rate else "half of (b), median of the rounds",
         "warmup_articles": warm_n,
         "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS"),  # (a), (b), (c): workers/__init__.py
     }
