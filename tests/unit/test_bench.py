@@ -1,0 +1,89 @@
+"""The pure parts of the pipeline benchmark (benchmarks/pipeline_bench.py): its texts and its arithmetic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from benchmarks.pipeline_bench import _halves, bench_articles, pooled, summarise
+from workers.dedup import DedupConfig, Deduplicator, DedupState
+
+
+def test_halves_cut_at_the_paragraph_break_nearest_the_middle() -> None:
+    text = "one two.\n\nthree four five.\n\nsix.\n\nseven eight nine ten."
+    first, second = _halves(text)
+    assert (first, second) == ("one two.\n\nthree four five.", "six.\n\nseven eight nine ten.")
+    assert _halves("A single paragraph. With two sentences.") == ("A single paragraph", "With two sentences.")
+
+
+def test_articles_past_the_pairs_are_still_distinct_and_as_long() -> None:
+    articles = bench_articles(1800)  # the development set gives ~1,560 pairs
+    assert len({a.suffix for a in articles}) == 1800
+    dedup = Deduplicator(DedupConfig(), DedupState.in_memory())
+    assert not [a.suffix for a in articles if dedup.check(a.suffix, a.text, 0.0).duplicate_of is not None]
+    pairs, beyond = articles[:1500], articles[1600:]
+    mean = [sum(len(a.text) for a in part) / len(part) for part in (pairs, beyond)]
+    assert mean[1] == pytest.approx(mean[0], rel=0.15)
+    french = [sum(a.language == "fr" for a in part) / len(part) for part in (pairs, beyond)]
+    assert french[1] == pytest.approx(french[0], abs=0.1)
+
+
+def _run(articles: int, seconds: float, cpu: dict[str, float], per_cpu: float) -> dict[str, Any]:
+    return {
+        "articles": articles,
+        "enriched": articles,
+        "not_enriched_outputs": 0,
+        "seconds": seconds,
+        "articles_per_s": round(articles / seconds, 2),
+        "cpu_seconds": cpu,
+        "window_seconds": seconds + 1.0,
+        "other_processes_cores_busy": 0.1,
+        "articles_per_worker_cpu_s": per_cpu,
+    }
+
+
+def test_pooled_runs_are_all_articles_over_all_seconds() -> None:
+    runs = [_run(800, 40.0, {"w": 40.0, "broker": 2.0}, 20.0), _run(800, 60.0, {"w": 55.0}, 14.0)]
+    out = pooled(runs)
+    assert out["articles_per_s"] == 16.0  # 1600 / 100 s, not the mean of 20 and 13.3
+    assert out["cpu_seconds"] == {"w": 95.0, "broker": 2.0}
+    assert out["rounds"] == [20.0, 13.33]
+    assert out["articles_per_worker_cpu_s"] == 17.0
+
+
+def test_the_checked_ratios_are_the_medians_of_the_rounds_ratios() -> None:
+    def round_(order: str, a: float, b: float, c: float) -> dict[str, Any]:
+        return {
+            "order": order,
+            "a": {
+                "articles": 800,
+                "seconds": 800 / a,
+                "articles_per_s": a,
+                "articles_per_cpu_s": a,
+                "minor_page_faults_per_article": 200,
+                "other_processes_cores_busy": 0.05,
+            },
+            "b": _run(800, 800 / b, {"one_w0": 800 / b}, b),
+            "c": _run(800, 800 / c, {"two_w0": 800 / c}, c / 2),
+            "b_over_a": round(b / a, 3),
+            "c_over_b": round(c / b, 3),
+        }
+
+    rounds = [round_("abc", 20.0, 19.0, 33.0), round_("cba", 15.0, 18.0, 30.0), round_("abc", 21.0, 19.0, 34.0)]
+    broker = {
+        "rounds": rounds,
+        "latency_half_rate": {"latency_ms": {"p99": 250}, "other_processes_cores_busy": 0.0},
+        "peak_rss_mb": {"one_w0": 650, "two_w0": 640, "two_w1": 701},
+        "peak_pss_mb": {"one_w0": 600, "two_w0": 590, "two_w1": 600},
+        "broker_peak_rss_mb": 440,
+    }
+    inproc = {"baseline": {"other_processes_cores_busy": 0.0}}
+    summary = summarise(800, inproc, {"articles_per_s": 2500}, broker)
+    # per round b/a: 0.95, 1.2, 0.905 -> median 0.95; c/b: 1.737, 1.667, 1.789 -> 1.737
+    assert summary["ratios"]["one_worker_over_baseline"] == 0.95
+    assert summary["ratios"]["two_workers_over_one"] == 1.737
+    assert summary["targets"]["one_worker_over_baseline"]["met"] is True
+    assert summary["targets"]["two_workers_over_one"]["met"] is True
+    assert summary["targets"]["worker_peak_rss_mb"] == {"value": 701, "target": "<= 700", "met": False}
+    assert summary["a_baseline"]["rounds"] == [20.0, 15.0, 21.0]
