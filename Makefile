@@ -46,6 +46,7 @@ eval: setup
 bench: setup
 	$(BIN)/python benchmarks/dedup_bench.py
 	$(BIN)/python benchmarks/pipeline_bench.py
+	$(BIN)/python benchmarks/nlp_process_bench.py
 
 clean:
 	-$(BIN)/wirewatch kafka stop
