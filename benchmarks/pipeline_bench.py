@@ -17,8 +17,9 @@ One run measures, on the same texts:
 (e) the dedup stage alone (``benchmarks/dedup_bench.py``'s stream, fastest of
     three passes);
 (f) the workers' peak RSS (psutil, sampled) with both pipelines loaded,
-and the CPU seconds each process (workers, brokers, this process) used in each
-broker run, to explain the scaling honestly. A first pass in this process also
+and the CPU seconds each process (each worker's own and its NLP process's,
+the brokers', this process's) used in each broker run, to explain the scaling
+honestly. A first pass in this process also
 times ``Pipeline.enrich`` beside ``nlp.pipe`` (how long one batch blocks an
 event loop, what each stage costs).
 
@@ -385,10 +386,14 @@ class Sampler:
                         self.peak_pss[name] = max(self.peak_pss.get(name, 0), pss)
 
     def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each process watched; a worker's NLP process apart, as ``<name>_nlp``."""
         out = {}
         for name, proc in self.processes.items():
-            seconds = _each(self._tree(name, proc), lambda p: sum(p.cpu_times()[:2]))
-            out[name] = sum(seconds) if seconds else float("nan")
+            tree = self._tree(name, proc)
+            seconds = _each(tree[:1], lambda p: sum(p.cpu_times()[:2]))
+            out[name] = seconds[0] if seconds else float("nan")
+            if name in self.with_children:
+                out[f"{name}_nlp"] = sum(_each(tree[1:], lambda p: sum(p.cpu_times()[:2])))
         return out
 
     def _tree(self, name: str, proc: psutil.Process) -> list[psutil.Process]:
@@ -597,7 +602,13 @@ def measured_run(
         "window_seconds": round(wall, 1),
     }
     ours = sum(result["cpu_seconds"].values())
-    worker_cpu = sum(v for k, v in result["cpu_seconds"].items() if k in workers.names)
+    worker_cpu = sum(v for k, v in result["cpu_seconds"].items() if k.removesuffix("_nlp") in workers.names)
+    # how much of the run each NLP process was busy: near 1, the run went at spaCy's speed
+    result["nlp_process_busy"] = {
+        k: round(v / elapsed, 3) if elapsed > 0 else None
+        for k, v in result["cpu_seconds"].items()
+        if k.endswith("_nlp") and k.removesuffix("_nlp") in workers.names
+    }
     result["cpu_cores_busy"] = round(ours / wall, 2)
     # other engineers' tests and brokers share this host: say how much they took
     result["other_processes_cores_busy"] = round(max(0.0, host1 - host0 - ours) / wall, 2)
@@ -783,6 +794,9 @@ def pooled(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         ),
         "articles_per_worker_cpu_s": round(statistics.median(r["articles_per_worker_cpu_s"] for r in runs), 2),
         "rounds": [r["articles_per_s"] for r in runs],
+        "nlp_process_busy": {
+            k: round(cpu[k] / seconds, 3) for k in runs[0].get("nlp_process_busy", {}) if k in cpu and seconds > 0
+        },
     }
 
 

@@ -40,14 +40,19 @@ def _run(articles: int, seconds: float, cpu: dict[str, float], per_cpu: float) -
         "window_seconds": seconds + 1.0,
         "other_processes_cores_busy": 0.1,
         "articles_per_worker_cpu_s": per_cpu,
+        "nlp_process_busy": {k: cpu[k] / seconds for k in cpu if k.endswith("_nlp")},
     }
 
 
 def test_pooled_runs_are_all_articles_over_all_seconds() -> None:
-    runs = [_run(800, 40.0, {"w": 40.0, "broker": 2.0}, 20.0), _run(800, 60.0, {"w": 55.0}, 14.0)]
+    runs = [
+        _run(800, 40.0, {"w": 4.0, "w_nlp": 38.0, "broker": 2.0}, 20.0),
+        _run(800, 60.0, {"w": 5.0, "w_nlp": 54.0}, 14.0),
+    ]
     out = pooled(runs)
     assert out["articles_per_s"] == 16.0  # 1600 / 100 s, not the mean of 20 and 13.3
-    assert out["cpu_seconds"] == {"w": 95.0, "broker": 2.0}
+    assert out["cpu_seconds"] == {"w": 9.0, "w_nlp": 92.0, "broker": 2.0}
+    assert out["nlp_process_busy"] == {"w_nlp": 0.92}
     assert out["rounds"] == [20.0, 13.33]
     assert out["articles_per_worker_cpu_s"] == 17.0
 
