@@ -2,8 +2,10 @@
 
 Where does one worker lose against (a)? This takes Kafka, the event loop and
 the broker out: the worker's NLP process (``workers/nlp_process.py``: spaCy,
-entity linking, alert rules, the pickled protocol) is fed batches as the enrich
-agent feeds it (16 articles, two in flight), and (a)'s process
+entity linking, alert rules, the pickled protocol) is fed batches of the enrich
+agent's size (``WIREWATCH_NLP_BATCH_SIZE``, 16), a whole turn's batches queued at
+once so that it never waits for the next one (as the agent's two batches in
+flight keep it from waiting), and (a)'s process
 (``pipeline_bench.Baseline``) runs plain ``nlp.pipe`` over the same texts. The
 two take turns every 64 articles (a-child, then child-a, ...), so the host's
 drift falls on both alike. Each gets the same 32 warm-up articles first.
@@ -34,7 +36,7 @@ from workers.nlp_process import NlpProcess  # noqa: E402
 from workers.settings import Settings  # noqa: E402
 
 TURN = 64  # articles per turn
-BATCH = 16  # as the enrich agent takes them (WIREWATCH_NLP_BATCH_SIZE)
+BATCH = Settings().nlp_batch_size  # as the enrich agent takes them (WIREWATCH_NLP_BATCH_SIZE, default 16)
 
 
 def values(articles: Sequence[BenchArticle]) -> list[bytes]:
@@ -72,7 +74,7 @@ async def run(turns: int) -> dict[str, object]:
                 c0, t0 = cpu_seconds(proc), time.perf_counter()
                 if who == "a":
                     baseline.run(part)
-                else:  # two batches in flight, as the enrich agent keeps them
+                else:  # the turn's batches queued at once: the child never waits between them
                     pending = [await nlp.submit(values(part[i : i + BATCH])) for i in range(0, TURN, BATCH)]
                     for future in pending:
                         await future

@@ -732,21 +732,16 @@ class Broker:
     """The project's local broker on free ports in a temporary directory, with the topics created."""
 
     def __init__(self, label: str, sampler: Sampler) -> None:
-        import socket
-
+        from tests.integration.harness import free_ports
         from workers.localkafka import LocalKafkaConfig
-
-        def free_port() -> int:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                return int(s.getsockname()[1])
 
         self.label = label
         self.sampler = sampler
         self._dir = tempfile.TemporaryDirectory(prefix=f"wirewatch-bench-{label}-")
         self.logs = Path(self._dir.name) / "logs"
+        port, controller_port = free_ports(2)
         self.config = LocalKafkaConfig(
-            port=free_port(), controller_port=free_port(), state_dir=Path(self._dir.name) / "kafka"
+            port=port, controller_port=controller_port, state_dir=Path(self._dir.name) / "kafka"
         )
         self.bootstrap = ""
 
