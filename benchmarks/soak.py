@@ -54,8 +54,9 @@ async def soak(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[str
     await create_topics(Settings(bootstrap_servers=bootstrap))
     await commit_group_at_end(bootstrap, app_id)
     start_at = await end_offsets(bootstrap)
-    workers = [WorkerProcess(bootstrap, app_id, work, f"w{i}-0", **FAST_FAILOVER_ENV).start()
-               for i in range(args.workers)]
+    workers = [
+        WorkerProcess(bootstrap, app_id, work, f"w{i}-0", **FAST_FAILOVER_ENV).start() for i in range(args.workers)
+    ]
     await asyncio.to_thread(workers[0].wait_ready)
     state = {"sent": 0, "killed": 0, "producing": True, "peak_rss": 0}
     started = time.monotonic()
@@ -88,8 +89,11 @@ async def soak(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[str
             state["killed"] += 1
             n += 1
             workers[slot] = WorkerProcess(bootstrap, app_id, work, f"w{slot}-{n}", **FAST_FAILOVER_ENV).start()
-            print(f"{time.monotonic() - started:7.1f}s killed {victim.log_path.name}, sent {state['sent']}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{time.monotonic() - started:7.1f}s killed {victim.log_path.name}, sent {state['sent']}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     ids = {article_id for article_id, _ in articles}
 
@@ -110,9 +114,15 @@ async def soak(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[str
     result = tally(got, ids)
     figures = result.figures()
     figures.update(
-        sent=state["sent"], workers=args.workers, workers_killed=state["killed"], kill_every_s=args.kill_every,
-        minutes=args.minutes, rate_per_s=args.rate, elapsed_s=round(time.monotonic() - started, 1),
-        peak_worker_rss_mib=round(int(state["peak_rss"]) / 2**20), lost_ids=result.lost[:20],
+        sent=state["sent"],
+        workers=args.workers,
+        workers_killed=state["killed"],
+        kill_every_s=args.kill_every,
+        minutes=args.minutes,
+        rate_per_s=args.rate,
+        elapsed_s=round(time.monotonic() - started, 1),
+        peak_worker_rss_mib=round(int(state["peak_rss"]) / 2**20),
+        lost_ids=result.lost[:20],
     )
     return figures
 

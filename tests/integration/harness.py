@@ -31,9 +31,13 @@ from workers.admin import create_topics, start_group_at_end, topic_partitions
 from workers.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
 def source_topics(app_id: str) -> tuple[str, ...]:
     """The topics an app's consumer group reads: the raw topic and its own internal ones."""
     return (catalog.RAW.name, *(spec.name for spec in catalog.internal_topics(app_id)))
+
+
 OUTPUT_TOPICS = (catalog.ENRICHED.name, catalog.ALERTS.name, catalog.DUPLICATES.name, catalog.DEADLETTER.name)
 
 
@@ -61,8 +65,12 @@ async def commit_group_at_end(bootstrap: str, group: str, topics: Iterable[str] 
     await start_group_at_end(settings, group, list(topics or source_topics(group)))
 
 
-async def produce(bootstrap: str, records: Sequence[tuple[bytes | None, bytes]], topic: str = catalog.RAW.name,
-                  partition_of: Callable[[int], int | None] | None = None) -> None:
+async def produce(
+    bootstrap: str,
+    records: Sequence[tuple[bytes | None, bytes]],
+    topic: str = catalog.RAW.name,
+    partition_of: Callable[[int], int | None] | None = None,
+) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
@@ -84,8 +92,9 @@ class Collected:
         return [v for t, v in self.messages if t == topic]
 
 
-async def collect(bootstrap: str, start: dict[TopicPartition, int], done: Callable[[Collected], bool],
-                  timeout: float) -> Collected:
+async def collect(
+    bootstrap: str, start: dict[TopicPartition, int], done: Callable[[Collected], bool], timeout: float
+) -> Collected:
     """Read output topics from ``start`` until ``done(collected)`` or ``timeout`` seconds."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed")
     await consumer.start()
@@ -106,8 +115,9 @@ async def collect(bootstrap: str, start: dict[TopicPartition, int], done: Callab
 class WorkerProcess:
     """``wirewatch worker`` in a subprocess, with its log kept for failure messages."""
 
-    def __init__(self, bootstrap: str, app_id: str, log_dir: Path, name: str = "worker",
-                 module: str = "workers", **env: str) -> None:
+    def __init__(
+        self, bootstrap: str, app_id: str, log_dir: Path, name: str = "worker", module: str = "workers", **env: str
+    ) -> None:
         self.log_path = log_dir / f"{app_id}-{name}.log"
         self.module = module  # run as ``python -m <module> worker``: the CLI, or a test's wrapper of it
         self.env = dict(os.environ)
@@ -126,7 +136,11 @@ class WorkerProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", self.module, "worker", "--no-web", "--loglevel", "info"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         return self
@@ -254,9 +268,14 @@ def synthetic_articles(tag: str, n: int, alert_every: int = 20, seed: int = 0) -
     return out
 
 
-async def collect_settled(bootstrap: str, start: dict[TopicPartition, int], done: Callable[[Collected], bool],
-                          timeout: float, quiet: float = 3.0,
-                          on_batch: Callable[[Collected], None] | None = None) -> Collected:
+async def collect_settled(
+    bootstrap: str,
+    start: dict[TopicPartition, int],
+    done: Callable[[Collected], bool],
+    timeout: float,
+    quiet: float = 3.0,
+    on_batch: Callable[[Collected], None] | None = None,
+) -> Collected:
     """Like ``collect``, then keep reading until nothing new came for ``quiet`` seconds.
 
     The quiet period catches late copies (replays) after everything expected arrived.
@@ -309,9 +328,14 @@ class Tally:
 
     def figures(self) -> dict[str, Any]:
         return {
-            "expected": self.expected, "enriched_messages": self.enriched, "lost": len(self.lost),
-            "doubled": self.doubled, "alert_messages": self.alerts, "alerts_doubled": self.alerts_doubled,
-            "alert_types": sorted(self.alert_types), "alerts_missing": len(self.alerts_missing),
+            "expected": self.expected,
+            "enriched_messages": self.enriched,
+            "lost": len(self.lost),
+            "doubled": self.doubled,
+            "alert_messages": self.alerts,
+            "alerts_doubled": self.alerts_doubled,
+            "alert_types": sorted(self.alert_types),
+            "alerts_missing": len(self.alerts_missing),
             "not_idempotent": len(self.not_idempotent),
         }
 
@@ -366,8 +390,13 @@ def process_rss(pid: int) -> int:
     return int(total)
 
 
-async def produce_paced(bootstrap: str, records: Sequence[tuple[bytes | None, bytes]], chunk: int = 50,
-                        pause: float = 0.5, topic: str = catalog.RAW.name) -> None:
+async def produce_paced(
+    bootstrap: str,
+    records: Sequence[tuple[bytes | None, bytes]],
+    chunk: int = 50,
+    pause: float = 0.5,
+    topic: str = catalog.RAW.name,
+) -> None:
     """Produce ``records`` in chunks of ``chunk`` with ``pause`` seconds between chunks (a live feed)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
     await producer.start()

@@ -84,8 +84,14 @@ def test_worker_killed_mid_stream(kafka: str, logs: Path) -> None:
             feed = asyncio.create_task(
                 produce_paced(kafka, [(i.encode(), v) for i, v in articles], chunk=50, pause=0.5)
             )
-            got = await collect_settled(kafka, start_at, lambda c: len(enriched_ids(c, tag)) >= N_ARTICLES,
-                                        timeout=240, quiet=5.0, on_batch=kill_once_output_began)
+            got = await collect_settled(
+                kafka,
+                start_at,
+                lambda c: len(enriched_ids(c, tag)) >= N_ARTICLES,
+                timeout=240,
+                quiet=5.0,
+                on_batch=kill_once_output_began,
+            )
             await feed
             return got
 
@@ -124,8 +130,9 @@ def test_broker_restart_mid_stream(own_broker: LocalKafkaConfig, logs: Path) -> 
     with WorkerProcess(bootstrap, app_id, logs, "worker", **FAST_FAILOVER_ENV) as worker:
         worker.wait_ready()
         run(produce(bootstrap, [(i.encode(), v) for i, v in articles[:150]]))
-        before = run(collect_settled(bootstrap, start_at, lambda c: len(enriched_ids(c, tag)) >= 30,
-                                     timeout=120, quiet=0.0))
+        before = run(
+            collect_settled(bootstrap, start_at, lambda c: len(enriched_ids(c, tag)) >= 30, timeout=120, quiet=0.0)
+        )
         assert len(enriched_ids(before, tag)) >= 30, worker.log_tail()
 
         stopped_at = time.monotonic()
@@ -136,13 +143,18 @@ def test_broker_restart_mid_stream(own_broker: LocalKafkaConfig, logs: Path) -> 
         assert worker.alive(), f"the worker died with the broker:\n{worker.log_tail()}"
 
         run(produce(bootstrap, [(i.encode(), v) for i, v in articles[150:]]))
-        got = run(collect_settled(bootstrap, start_at, lambda c: len(enriched_ids(c, tag)) >= len(ids),
-                                  timeout=240, quiet=5.0))
+        got = run(
+            collect_settled(
+                bootstrap, start_at, lambda c: len(enriched_ids(c, tag)) >= len(ids), timeout=240, quiet=5.0
+            )
+        )
         assert worker.alive(), f"the worker died after the restart:\n{worker.log_tail()}"
         resumed = time.monotonic() - stopped_at
     result = tally(got, ids)
-    print(f"\n[bounce] sent {len(ids)}, broker down {down:.1f} s, all out {resumed:.1f} s after the stop,"
-          f" enriched before the stop {len(enriched_ids(before, tag))}")
+    print(
+        f"\n[bounce] sent {len(ids)}, broker down {down:.1f} s, all out {resumed:.1f} s after the stop,"
+        f" enriched before the stop {len(enriched_ids(before, tag))}"
+    )
     check(result, "bounce", worker.log_tail(80))
 
 
@@ -175,8 +187,14 @@ def test_two_workers_one_killed(kafka: str, logs: Path) -> None:
             feed = asyncio.create_task(
                 produce_paced(kafka, [(i.encode(), v) for i, v in articles], chunk=40, pause=0.5)
             )
-            got = await collect_settled(kafka, start_at, lambda c: len(enriched_ids(c, tag)) >= len(ids),
-                                        timeout=240, quiet=5.0, on_batch=kill_once_output_began)
+            got = await collect_settled(
+                kafka,
+                start_at,
+                lambda c: len(enriched_ids(c, tag)) >= len(ids),
+                timeout=240,
+                quiet=5.0,
+                on_batch=kill_once_output_began,
+            )
             await feed
             return got
 
@@ -190,8 +208,10 @@ def test_two_workers_one_killed(kafka: str, logs: Path) -> None:
         w1.kill()
         w2.kill()
     result = tally(got, ids)
-    print(f"\n[pair] sent {len(ids)}, workers killed 1 (it held the dedup partition: {_holds_dedup(victim)}),"
-          f" enriched before the kill {marks['enriched_before_kill']}")
+    print(
+        f"\n[pair] sent {len(ids)}, workers killed 1 (it held the dedup partition: {_holds_dedup(victim)}),"
+        f" enriched before the kill {marks['enriched_before_kill']}"
+    )
     if result.lost:
         print("[pair] where lost articles went:\n" + run(trace_articles(kafka, app_id, result.lost)))
     check(result, "pair", survivor.log_tail(80))

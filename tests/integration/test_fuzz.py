@@ -33,8 +33,28 @@ from workers.settings import Settings
 # Small limits so over-size values stay cheap to generate and to move through Kafka.
 LIMITS = {"body_max_bytes": 4096, "record_max_bytes": 16384, "json_max_depth": 32, "id_max_chars": 512}
 PAYLOAD = "evil_payload_7f3()"  # script content that must never reach the text
-WORDS = ("army", "convoy", "village", "bridge", "talks", "minister", "river", "market", "école", "hôpital",
-         "Kharkiv", "Alep", "rebels", "truce", "envoy", "harbour", "supplies", "winter", "été", "Zürich")
+WORDS = (
+    "army",
+    "convoy",
+    "village",
+    "bridge",
+    "talks",
+    "minister",
+    "river",
+    "market",
+    "école",
+    "hôpital",
+    "Kharkiv",
+    "Alep",
+    "rebels",
+    "truce",
+    "envoy",
+    "harbour",
+    "supplies",
+    "winter",
+    "été",
+    "Zürich",
+)
 CONTROLS = [chr(c) for c in (*range(0, 9), 11, 12, *range(14, 32), 127, *range(128, 160))]
 
 Value = tuple[bytes, frozenset[str] | None]  # raw bytes, expected dead-letter codes (None: good)
@@ -51,8 +71,10 @@ def good_value(rng: random.Random, article_id: str, n_words: int = 12) -> dict[s
     if style == 1:  # control characters sprinkled in
         body = "".join(ch + (rng.choice(CONTROLS) if rng.random() < 0.1 else "") for ch in body)
     elif style == 2:  # HTML with scripts, styles and entities
-        body = (f"<html><head><style>p {{color: red}}</style><script>{PAYLOAD}</script></head>"
-                f"<body><p>{body}</p><p>&amp; more &#233;</p><script type='x'>{PAYLOAD}</script></body></html>")
+        body = (
+            f"<html><head><style>p {{color: red}}</style><script>{PAYLOAD}</script></head>"
+            f"<body><p>{body}</p><p>&amp; more &#233;</p><script type='x'>{PAYLOAD}</script></body></html>"
+        )
     elif style == 3:  # odd Unicode: combining marks, RTL, zero-width, astral
         body = "e\u0301\u200b\u202e" + body + " \U0001f4a3 \u0627\u0644\u062d\u0631\u0628"
     value: dict[str, object] = {"id": article_id, "body": body}
@@ -107,18 +129,24 @@ def _bad(rng: random.Random, good: bytes) -> Value:
     if kind == 9:  # wrong type for another field
         field = rng.choice(["id", "url", "title", "source", "language", "published_at"])
         return orjson.dumps({"id": "t", "body": "text", field: rng.choice([3, ["x"], {"a": 1}, False])}), frozenset(
-            {"wrong_type"})
+            {"wrong_type"}
+        )
     if kind == 10:  # not an object
         value = rng.choice([b"[1, 2]", b'"a string"', b"42", b"null", b"true", b"[]", b'[{"id": "x", "body": "y"}]'])
         return value, frozenset({"not_an_object"})
     if kind == 11:  # no body
         return orjson.dumps({"id": "nb", "title": "no body"}), frozenset({"missing_body"})
     if kind == 12:  # empty or blank body
-        return orjson.dumps({"id": "eb", "body": rng.choice(["", " ", "\n\t  ", "\u3000"])}), frozenset(
-            {"empty_body"})
+        return orjson.dumps({"id": "eb", "body": rng.choice(["", " ", "\n\t  ", "\u3000"])}), frozenset({"empty_body"})
     if kind == 13:  # a body with nothing readable: only controls, or only a script
-        body = rng.choice(["".join(rng.choices(CONTROLS, k=rng.randint(1, 40))),
-                           f"<script>{PAYLOAD}</script>", "<style>p{}</style><p> </p>", "\u200b\u200b"])
+        body = rng.choice(
+            [
+                "".join(rng.choices(CONTROLS, k=rng.randint(1, 40))),
+                f"<script>{PAYLOAD}</script>",
+                "<style>p{}</style><p> </p>",
+                "\u200b\u200b",
+            ]
+        )
         return orjson.dumps({"id": "ctl", "body": body}), frozenset({"empty_body", "empty_text"})
     if kind == 14:  # neither id nor url
         return orjson.dumps({"body": "text", "title": "t"}), frozenset({"missing_id"})
@@ -134,7 +162,8 @@ def _bad(rng: random.Random, good: bytes) -> Value:
         return b"", frozenset({"empty_record"})
     if kind == 19:  # binary garbage
         return bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 300))), frozenset(
-            {"invalid_utf8", "invalid_json", "not_an_object"})
+            {"invalid_utf8", "invalid_json", "not_an_object"}
+        )
     if kind == 20:  # control characters and a BOM around or inside the JSON text
         prefix = rng.choice(["\ufeff", "\x00", "\x1b[31m", "\x07"]).encode()
         return prefix + good, frozenset({"invalid_json"})
@@ -173,8 +202,12 @@ def test_validate_never_raises_and_sorts_every_value() -> None:
     """>= 10,000 generated values through validate(): bad -> DeadLetter with its code, good -> Article."""
     pipeline = Pipeline(Settings(**LIMITS), load_models=False)  # type: ignore[arg-type]
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(rng=st.randoms(use_true_random=False), n=st.integers(0, 10**6))
     def check_batch(rng: random.Random, n: int) -> None:
         for i in range(VALUES_PER_EXAMPLE):
@@ -266,17 +299,22 @@ def test_ten_thousand_hostile_records_through_one_worker(kafka: str, logs: Path)
         assert worker.alive(), f"worker died:\n{worker.log_tail()}"
     dead, enriched = mine(got)
     codes = Counter(str(d["code"]) for d in dead)
-    print(f"\n[fuzz-broker] {N_VALUES} records ({len(good_ids)} good) in {elapsed:.1f} s;"
-          f" dead letters {len(dead)} by code {dict(codes)}; enriched {len(enriched & good_ids)};"
-          f" worker peak RSS {peak[0] / 2**20:.0f} MiB")
+    print(
+        f"\n[fuzz-broker] {N_VALUES} records ({len(good_ids)} good) in {elapsed:.1f} s;"
+        f" dead letters {len(dead)} by code {dict(codes)}; enriched {len(enriched & good_ids)};"
+        f" worker peak RSS {peak[0] / 2**20:.0f} MiB"
+    )
     assert enriched >= good_ids, f"missing: {sorted(good_ids - enriched)[:5]}"
     assert len(dead) == n_bad, worker.log_tail()
     assert "internal_error" not in codes, worker.log_tail()
-    wrong = [(d["code"], base64.b64decode(str(d["raw_b64"]))[:80]) for d in dead
-             if d["code"] not in bad_raws[base64.b64decode(str(d["raw_b64"]))]]
+    wrong = [
+        (d["code"], base64.b64decode(str(d["raw_b64"]))[:80])
+        for d in dead
+        if d["code"] not in bad_raws[base64.b64decode(str(d["raw_b64"]))]
+    ]
     assert not wrong, wrong[:5]
     assert all(d["message"] and d["topic"] == catalog.RAW.name for d in dead)
     assert Counter(base64.b64decode(str(d["raw_b64"])) for d in dead) == Counter(
-        raw for i, (_, raw) in enumerate(records) if i % good_every)
+        raw for i, (_, raw) in enumerate(records) if i % good_every
+    )
     assert peak[0] < RSS_BOUND, f"worker RSS {peak[0] / 2**20:.0f} MiB"
-

@@ -47,15 +47,20 @@ class WebWorker(WorkerProcess):
     """A worker WITH its web server (the harness' default runs ``--no-web``)."""
 
     def __init__(self, bootstrap: str, app_id: str, log_dir: Path, port: int, **env: str) -> None:
-        super().__init__(bootstrap, app_id, log_dir, name="web", WIREWATCH_WEB_ENABLED="true",
-                         WIREWATCH_WEB_PORT=str(port), **env)
+        super().__init__(
+            bootstrap, app_id, log_dir, name="web", WIREWATCH_WEB_ENABLED="true", WIREWATCH_WEB_PORT=str(port), **env
+        )
         self.url = f"http://127.0.0.1:{port}"
 
     def start(self) -> WebWorker:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "workers", "worker", "--loglevel", "info"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         return self
@@ -112,8 +117,11 @@ def test_ready_metrics_logs_and_status_of_a_running_worker(kafka: str, logs: Pat
         # The copy goes in once the seed is through: produced together on two partitions,
         # either could reach the dedup stage first, and the first seen is the original.
         run(produce(kafka, [(seed_id.encode(), seed), (bad_key.encode(), b'{"id": "x", "body": "cut')]))
-        first = run(collect(kafka, start, lambda c: any(v.get("id") == seed_id for v in c.on(catalog.ENRICHED.name)),
-                            timeout=180))
+        first = run(
+            collect(
+                kafka, start, lambda c: any(v.get("id") == seed_id for v in c.on(catalog.ENRICHED.name)), timeout=180
+            )
+        )
         assert any(v.get("id") == seed_id for v in first.on(catalog.ENRICHED.name)), worker.log_tail()
         run(produce(kafka, [(copy_id.encode(), copy)]))
 
@@ -168,7 +176,9 @@ def test_ready_metrics_logs_and_status_of_a_running_worker(kafka: str, logs: Pat
         # --- wirewatch status reads the same figures --------------------------------------
         status = subprocess.run(
             [sys.executable, "-m", "workers", "status", "--url", worker.url, "--interval", "0.5", "--json"],
-            cwd=ROOT, capture_output=True, timeout=60,
+            cwd=ROOT,
+            capture_output=True,
+            timeout=60,
         )
         assert status.returncode == 0, status.stderr.decode()
         (figures,) = orjson.loads(status.stdout)

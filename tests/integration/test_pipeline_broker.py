@@ -26,6 +26,7 @@ def test_seed_article_comes_out_enriched_in_french_with_body_repeated(kafka: str
     with WorkerProcess(kafka, app_id, logs) as worker:
         value = orjson.dumps({"id": article_id, "body": seed_text, "source": "AFP"})
         run(produce(kafka, [(article_id.encode(), value)]))
+
         def done(c: Collected) -> bool:
             alerts = {a["type"] for a in c.on(catalog.ALERTS.name) if a["article_id"] == article_id}
             return any(v["id"] == article_id for v in c.on(catalog.ENRICHED.name)) and len(alerts) >= 3
@@ -78,8 +79,11 @@ def test_bad_and_good_records_interleaved_all_accounted_for(kafka: str, logs: Pa
         good_id = f"good-{tag}-{i}"
         good_ids.append(good_id)
         # distinct stories (unique words) so none is a near duplicate of another
-        body = (f"Report {i} {tag}: " + " ".join(f"w{i}x{j}" for j in range(60))
-                + ". Troops were seen near the border, officials said.")
+        body = (
+            f"Report {i} {tag}: "
+            + " ".join(f"w{i}x{j}" for j in range(60))
+            + ". Troops were seen near the border, officials said."
+        )
         records.append((good_id.encode(), orjson.dumps({"id": good_id, "body": body, "language": "en"})))
 
     run(commit_group_at_end(kafka, app_id))

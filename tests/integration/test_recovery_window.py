@@ -108,8 +108,9 @@ def test_records_fetched_during_the_seek_are_delivered(kafka: str, logs: Path) -
     start_at = run(end_offsets(kafka))
     run(produce(kafka, waiting, topic=unique_topic))
 
-    worker = WorkerProcess(kafka, app_id, logs, "worker", module="tests.integration.slow_seek_worker",
-                           SLOW_SEEK_SECONDS="2")
+    worker = WorkerProcess(
+        kafka, app_id, logs, "worker", module="tests.integration.slow_seek_worker", SLOW_SEEK_SECONDS="2"
+    )
     result, log_text = run_worker(kafka, worker, start_at, later, ids, topic=unique_topic)
     print(f"\n[window] {result.figures()}")
     assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"

@@ -42,8 +42,13 @@ PASSWORD = "Sc7am.Secret-9f2b"  # distinctive, so a leak is easy to find in a lo
 @pytest.fixture(scope="module")
 def sasl_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafkaConfig]:
     port, controller_port, sasl_port = free_ports(3)
-    config = LocalKafkaConfig(port=port, controller_port=controller_port, sasl_port=sasl_port,
-                              state_dir=tmp_path_factory.mktemp("kafka-sasl"), scram_users=((USER, PASSWORD),))
+    config = LocalKafkaConfig(
+        port=port,
+        controller_port=controller_port,
+        sasl_port=sasl_port,
+        state_dir=tmp_path_factory.mktemp("kafka-sasl"),
+        scram_users=((USER, PASSWORD),),
+    )
     start(config, timeout=120)
     try:
         run(create_topics(Settings(bootstrap_servers=f"127.0.0.1:{port}")))
@@ -61,20 +66,28 @@ def sasl_env(config: LocalKafkaConfig, password: str) -> dict[str, str]:
     }
 
 
-def test_worker_configured_by_env_processes_an_article_over_sasl_scram(sasl_broker: LocalKafkaConfig,
-                                                                       logs: Path) -> None:
+def test_worker_configured_by_env_processes_an_article_over_sasl_scram(
+    sasl_broker: LocalKafkaConfig, logs: Path
+) -> None:
     """KAFKA_SECURITY_PROTOCOL/SASL_* env only, bootstrap = the SASL port -> one article enriched end to end."""
     plain = f"127.0.0.1:{sasl_broker.port}"
     app_id = new_app_id("sasl")
-    (article_id, value), = synthetic_articles(f"sasl-{uuid.uuid4().hex[:6]}", 1)
+    ((article_id, value),) = synthetic_articles(f"sasl-{uuid.uuid4().hex[:6]}", 1)
     start_at = run(end_offsets(plain))
-    worker = WorkerProcess(f"127.0.0.1:{sasl_broker.sasl_port}", app_id, logs, "sasl",
-                           **sasl_env(sasl_broker, PASSWORD))
+    worker = WorkerProcess(
+        f"127.0.0.1:{sasl_broker.sasl_port}", app_id, logs, "sasl", **sasl_env(sasl_broker, PASSWORD)
+    )
     with worker:
         worker.wait_ready()
         run(produce(plain, [(article_id.encode(), value)]))
-        got = run(collect(plain, start_at, lambda c: any(v.get("id") == article_id
-                                                         for v in c.on(catalog.ENRICHED.name)), timeout=120))
+        got = run(
+            collect(
+                plain,
+                start_at,
+                lambda c: any(v.get("id") == article_id for v in c.on(catalog.ENRICHED.name)),
+                timeout=120,
+            )
+        )
         assert worker.alive(), worker.log_tail()
     assert [v["id"] for v in got.on(catalog.ENRICHED.name)] == [article_id], worker.log_tail()
     log = worker.log_path.read_text("utf-8", "replace")
@@ -84,8 +97,9 @@ def test_worker_configured_by_env_processes_an_article_over_sasl_scram(sasl_brok
 def test_a_wrong_password_fails_clearly(sasl_broker: LocalKafkaConfig, logs: Path) -> None:
     """A wrong SCRAM password: the worker exits non-zero, never ready, saying authentication failed (no secret)."""
     wrong = "Wrong.Pass-" + uuid.uuid4().hex[:8]
-    worker = WorkerProcess(f"127.0.0.1:{sasl_broker.sasl_port}", new_app_id("badpw"), logs, "badpw",
-                           **sasl_env(sasl_broker, wrong))
+    worker = WorkerProcess(
+        f"127.0.0.1:{sasl_broker.sasl_port}", new_app_id("badpw"), logs, "badpw", **sasl_env(sasl_broker, wrong)
+    )
     with worker:
         deadline = time.monotonic() + 60
         text = ""
@@ -97,8 +111,10 @@ def test_a_wrong_password_fails_clearly(sasl_broker: LocalKafkaConfig, logs: Pat
         exited = not worker.alive()
         code = worker.proc.returncode if worker.proc is not None else None
         text = worker.log_path.read_text("utf-8", "replace")
-    print(f"\n[sasl] wrong password -> worker exited by itself: {exited} (exit code {code}); "
-          f"log lines mentioning authentication: {sum('uthentication' in ln for ln in text.splitlines())}")
+    print(
+        f"\n[sasl] wrong password -> worker exited by itself: {exited} (exit code {code}); "
+        f"log lines mentioning authentication: {sum('uthentication' in ln for ln in text.splitlines())}"
+    )
     assert exited and code != 0, f"the worker kept running with bad credentials:\n{worker.log_tail()}"
     assert "[^Worker]: Ready" not in text
     assert "authentication failed" in text.lower(), worker.log_tail()
@@ -132,8 +148,9 @@ def test_a_record_over_the_record_limit_is_dead_lettered_before_parsing(kafka: s
     ok_id, ok_value = synthetic_articles(f"size-{uuid.uuid4().hex[:6]}", 1)[0]
     run(commit_group_at_end(kafka, app_id))
     start_at = run(end_offsets(kafka))
-    with WorkerProcess(kafka, app_id, logs, "size", WIREWATCH_RECORD_MAX_BYTES=str(limit),
-                       WIREWATCH_BODY_MAX_BYTES=str(limit // 2)) as worker:
+    with WorkerProcess(
+        kafka, app_id, logs, "size", WIREWATCH_RECORD_MAX_BYTES=str(limit), WIREWATCH_BODY_MAX_BYTES=str(limit // 2)
+    ) as worker:
         worker.wait_ready()
         run(produce(kafka, [(b"too-big", big), (ok_id.encode(), ok_value)]))
 

@@ -436,19 +436,13 @@ def test_language_accuracy(report: EvalReport) -> None:
 
 def test_alert_errors(report: EvalReport) -> None:
     """FPs carry the predicted sentence, FNs the labelled evidence, in dataset order."""
-    fps = [
-        (e.article_id, e.details["type"], e.details["sentence"])
-        for e in report.errors_of("alert_false_positive")
-    ]
+    fps = [(e.article_id, e.details["type"], e.details["sentence"]) for e in report.errors_of("alert_false_positive")]
     assert fps == [
         ("c1", "ceasefire_violation", "la trêve des confiseurs au Parlement"),
         ("d1", "airstrike", "mortar shelling hit the old city"),
         ("e1", "ceasefire_violation", "called a ceasefire"),
     ]
-    fns = [
-        (e.article_id, e.details["type"], e.details["evidence"])
-        for e in report.errors_of("alert_false_negative")
-    ]
+    fns = [(e.article_id, e.details["type"], e.details["evidence"]) for e in report.errors_of("alert_false_negative")]
     assert fns == [
         ("b1", "ceasefire_violation", "breaking the truce agreed last week"),
         ("d1", "shelling", "mortar shelling hit the old city"),

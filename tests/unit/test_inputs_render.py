@@ -44,8 +44,13 @@ def test_key_is_the_article_id_when_readable() -> None:
 
 def test_alert_line_is_readable_and_cut_to_width() -> None:
     alert = {
-        "schema": "wirewatch.alert/1", "type": "ceasefire_violation", "hedged": True, "confidence": 0.74,
-        "published_at": "2016-04-14T08:00:00+00:00", "locations": ["Aleppo"], "actors": ["Russia"],
+        "schema": "wirewatch.alert/1",
+        "type": "ceasefire_violation",
+        "hedged": True,
+        "confidence": 0.74,
+        "published_at": "2016-04-14T08:00:00+00:00",
+        "locations": ["Aleppo"],
+        "actors": ["Russia"],
         "sentence": "Des telles actions pourraient violer la cessation des hostilités " * 5,
     }
     line = one_line("news.alerts.v1", alert, width=120)

@@ -47,8 +47,12 @@ def test_copy_with_a_small_difference_still_counts_as_pasted_twice() -> None:
 def test_repeated_paragraphs_inside_different_text_are_not_a_pasted_body() -> None:
     """A quote repeated inside an article is not the body pasted twice."""
     text = "\n\n".join(
-        ["The minister said: we will not give up.", "Troops advanced on the town on Monday and took the bridge.",
-         "The minister said: we will not give up.", "Aid agencies warned of a humanitarian crisis in the region."]
+        [
+            "The minister said: we will not give up.",
+            "Troops advanced on the town on Monday and took the bridge.",
+            "The minister said: we will not give up.",
+            "Aid agencies warned of a humanitarian crisis in the region.",
+        ]
     )
     result = collapse_repeated(text)
     assert not result.body_repeated

@@ -93,9 +93,14 @@ def _source_patterns() -> dict[str, re.Pattern[str]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text("utf-8"), filename=str(path))
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "re"
-                    and node.func.attr in _RE_FUNCTIONS and node.args):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "re"
+                and node.func.attr in _RE_FUNCTIONS
+                and node.args
+            ):
                 first = node.args[0]
                 where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
                 assert isinstance(first, ast.Constant) and isinstance(first.value, str), (
@@ -151,8 +156,12 @@ def test_patterns_are_found() -> None:
     """The collection sees the known patterns (a broken collector would make the next test vacuous)."""
     patterns = all_patterns()
     names = " ".join(patterns)
-    for expected in ("workers.normalise._HTML_HINT", "workers.validate._LANGUAGE", "workers.dedup.fingerprint._WORD",
-                     "workers.entities.normalise._LOOSE_HYPHEN"):
+    for expected in (
+        "workers.normalise._HTML_HINT",
+        "workers.validate._LANGUAGE",
+        "workers.dedup.fingerprint._WORD",
+        "workers.entities.normalise._LOOSE_HYPHEN",
+    ):
         assert expected in names
     files, _ = _data_patterns()
     assert files >= 8  # rule files per type and language, cues, data files, their schemas
@@ -165,8 +174,13 @@ def test_no_pattern_blows_up_on_adversarial_text(name: str) -> None:
     text = ADVERSARIAL[name]
     slow = []
     for where, pattern in all_patterns().items():
-        for op in (pattern.search, pattern.fullmatch, pattern.findall, lambda s, p=pattern: p.sub(" ", s),
-                   pattern.split):
+        for op in (
+            pattern.search,
+            pattern.fullmatch,
+            pattern.findall,
+            lambda s, p=pattern: p.sub(" ", s),
+            pattern.split,
+        ):
             started = time.perf_counter()
             op(text)
             elapsed = time.perf_counter() - started

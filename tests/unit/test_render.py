@@ -10,8 +10,13 @@ from rich.console import Console
 from workers.render import one_line, one_line_text
 
 ALERT: dict[str, Any] = {
-    "schema": "wirewatch.alert/1", "type": "ceasefire_violation", "hedged": True, "confidence": 0.74,
-    "published_at": "2016-04-14T08:00:00+00:00", "locations": ["Aleppo"], "actors": ["Russia", "United States"],
+    "schema": "wirewatch.alert/1",
+    "type": "ceasefire_violation",
+    "hedged": True,
+    "confidence": 0.74,
+    "published_at": "2016-04-14T08:00:00+00:00",
+    "locations": ["Aleppo"],
+    "actors": ["Russia", "United States"],
     "sentence": "Des telles actions pourraient violer la cessation des hostilités, a dit le porte-parole.",
 }
 
@@ -53,11 +58,23 @@ def test_colour_on_a_terminal_and_none_without_one_or_with_no_color() -> None:
 def test_other_topics_have_one_line_forms() -> None:
     dup = {"schema": "wirewatch.duplicate/1", "id": "b", "duplicate_of": "a", "method": "exact", "similarity": 1.0}
     assert one_line("news.articles.duplicates.v1", dup) == "b  duplicate of a  (exact, similarity 1.0)"
-    dead = {"schema": "wirewatch.deadletter/1", "code": "invalid_json", "message": "cut", "topic": "raw",
-            "partition": 0, "offset": 7}
+    dead = {
+        "schema": "wirewatch.deadletter/1",
+        "code": "invalid_json",
+        "message": "cut",
+        "topic": "raw",
+        "partition": 0,
+        "offset": 7,
+    }
     assert one_line("news.articles.deadletter.v1", dead) == "invalid_json  raw[0]@7  cut"
-    enriched = {"schema": "wirewatch.enriched/1", "id": "x", "language": "fr", "body_repeated": True,
-                "alerts": [{"type": "airstrike"}], "entities": [{"canonical": "Aleppo"}]}
+    enriched = {
+        "schema": "wirewatch.enriched/1",
+        "id": "x",
+        "language": "fr",
+        "body_repeated": True,
+        "alerts": [{"type": "airstrike"}],
+        "entities": [{"canonical": "Aleppo"}],
+    }
     assert one_line("news.articles.enriched.v1", enriched) == "x  [fr]  body_repeated  airstrike  |  Aleppo"
 
 
