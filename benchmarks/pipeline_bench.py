@@ -10,6 +10,10 @@ One run measures, on the same texts:
     ``news.articles.raw.v1``, time from the first produce to the last enriched
     event read back;
 (c) the same with two worker processes;
+(a2) two (a) processes at once, the texts split between them as the dedup
+    agent spreads them over the workers: what this host's two cores give bare
+    spaCy over one, the ceiling of (c)/(b) (two workers cannot scale better
+    than two spaCy processes sharing caches, memory bandwidth and a hypervisor);
 (d) produce-to-enriched latency (p50/p95/p99) with the worker of (b), producing
     at half its saturated rate: from the produce call to the enriched event
     read back (this client tells records by their keys, never parsing them, so
@@ -29,7 +33,7 @@ more than the margins of the targets. So (a), (b) and (c) are all started once
 and kept: (a) in its own process, (b) one worker on broker B, (c) two workers on
 broker C (two brokers, since all three groups read ``news.articles.raw.v1``).
 They then take turns in rounds (``--rounds``, default 3), each round over N new
-articles, in the order a-b-c, then c-b-a, and so on: each ratio is taken
+articles, in the order a-a2-b-c, then c-b-a2-a, and so on: each ratio is taken
 within a round, between passes that ran side by side, and the figure checked
 against its target is the median over the rounds (pooled ratios are reported
 too). What waits idles meanwhile: (a)'s process blocks on a read, the idle
@@ -92,6 +96,7 @@ sys.path.insert(0, str(ROOT))
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
 
 from topics import catalog  # noqa: E402
+from workers.balance import LeastLoaded  # noqa: E402
 from workers.dedup import DedupConfig, Deduplicator, DedupState  # noqa: E402
 from workers.normalise import normalise_article  # noqa: E402
 from workers.settings import Settings  # noqa: E402
@@ -706,12 +711,20 @@ class Baseline:
             raise SystemExit("(a)'s process failed to load the pipelines; see above")
 
     def run(self, articles: Sequence[BenchArticle]) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.send(articles)
+        return self.result()
+
+    def send(self, articles: Sequence[BenchArticle]) -> None:
+        """Start a pass over ``articles``; ``result()`` waits for it."""
+        assert self.proc.stdin is not None
         self._passes += 1
         path = Path(self._dir.name) / f"pass-{self._passes}.jsonl"
         _write_texts(path, articles)
         self.proc.stdin.write(f"{path}\n")
         self.proc.stdin.flush()
+
+    def result(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
             raise SystemExit("(a)'s process died; see above")
@@ -726,6 +739,41 @@ class Baseline:
         except subprocess.TimeoutExpired:
             self.proc.kill()
         self._dir.cleanup()
+
+
+def split_like_the_workers(articles: Sequence[BenchArticle], parts: int) -> list[list[BenchArticle]]:
+    """``articles`` in ``parts`` shares as the dedup agent spreads them (each to the share with the least text)."""
+    spread = LeastLoaded(parts)
+    shares: list[list[BenchArticle]] = [[] for _ in range(parts)]
+    for article in articles:
+        shares[spread.pick(len(article.text))].append(article)
+    return shares
+
+
+def pair_pass(baselines: Sequence[Baseline], articles: Sequence[BenchArticle]) -> dict[str, Any]:
+    """(a2): the texts split between two (a) processes that run at the same time.
+
+    What two cores of this host give raw ``nlp.pipe`` over one: the ceiling of
+    (c)/(b), since two workers can scale no better than two bare spaCy
+    processes (shared caches, memory bandwidth, the hypervisor). Each process
+    times its share as (a) does; the pass lasts as long as the slower one.
+    """
+    shares = split_like_the_workers(articles, len(baselines))
+    for baseline, share in zip(baselines, shares, strict=True):
+        baseline.send(share)
+    results = [baseline.result() for baseline in baselines]
+    seconds = max(r["seconds"] for r in results)
+    n = sum(r["articles"] for r in results)
+    return {
+        "articles": n,
+        "articles_per_s": round(n / seconds, 2),
+        "seconds": round(seconds, 2),
+        "shares": results,
+        # the process that finished first saw the other one busy all along (one core): the rest is not ours
+        "other_processes_cores_busy": round(
+            max(0.0, min(results, key=lambda r: r["seconds"])["other_processes_cores_busy"] - 1.0), 2
+        ),
+    }
 
 
 class Broker:
@@ -803,13 +851,14 @@ def broker_runs(
     batch_size: int,
     latency_rate: float | None = None,
 ) -> dict[str, Any]:
-    """(a), (b) and (c) in rounds, each round over new texts, then (d).
+    """(a), (a2), (b) and (c) in rounds, each round over new texts, then (d).
 
-    The three are kept running for the whole benchmark and take turns: (a) in a
-    process of its own, (b) one worker on broker B, (c) two workers on broker C
-    (two brokers, since all three groups read ``news.articles.raw.v1``). Within
-    a round they run back to back over the same texts, in the order a-b-c, then
-    c-b-a in the next round, and so on: this host's speed moves by tens of per
+    They are kept running for the whole benchmark and take turns: (a) in a
+    process of its own, (a2) that process and a second one at once (``pair_pass``),
+    (b) one worker on broker B, (c) two workers on broker C (two brokers, since
+    all three groups read ``news.articles.raw.v1``). Within a round they run
+    back to back over the same texts, in the order a-a2-b-c, then c-b-a2-a in
+    the next round, and so on: this host's speed moves by tens of per
     cent within minutes, and a ratio of two passes measured side by side, taken
     over several rounds, is what holds still. What waits idles: (a)'s process
     blocks on a read, idle workers fetch every 0.2 s (each phase reports the
@@ -820,8 +869,9 @@ def broker_runs(
     out: dict[str, Any] = {"kafka_version": kafka_version(), "rounds": []}
     sampler = Sampler().start()
     sampler.watch("bench", os.getpid())
-    progress("(a) process: loading the pipelines")
+    progress("(a) processes: loading the pipelines")
     baseline = Baseline(warmup, batch_size)
+    second = Baseline(warmup, batch_size)  # (a2) runs it beside (a)'s
     try:
         with Broker("broker_b", sampler) as broker_b, Broker("broker_c", sampler) as broker_c:
             progress("(b) one worker on broker B, (c) two workers on broker C: starting")
@@ -830,18 +880,21 @@ def broker_runs(
                 Workers(broker_c.bootstrap, 2, broker_c.logs, sampler, "two", setup) as two,
             ):
                 baseline.wait_ready()
+                second.wait_ready()
                 warm_up(broker_b.bootstrap, one, warmup)
                 warm_up(broker_c.bootstrap, two, warmup)
 
                 def phase_run(phase: str, tag: str, texts: Sequence[BenchArticle]) -> dict[str, Any]:
                     if phase == "a":
                         return baseline.run(texts)
+                    if phase == "a2":
+                        return pair_pass((baseline, second), texts)
                     broker, workers = (broker_b, one) if phase == "b" else (broker_c, two)
                     return measured_run(broker.bootstrap, sampler, workers, f"{workers.app_id}-{tag}", texts)
 
                 for r, texts in enumerate(rounds):
-                    order = "abc" if r % 2 == 0 else "cba"
-                    result: dict[str, Any] = {"order": order}
+                    order = ("a", "a2", "b", "c") if r % 2 == 0 else ("c", "b", "a2", "a")
+                    result: dict[str, Any] = {"order": "-".join(order)}
                     for phase in order:
                         time.sleep(1.0)
                         progress(f"round {r + 1}/{len(rounds)}: ({phase}) over {len(texts)} articles")
@@ -849,7 +902,11 @@ def broker_runs(
                         progress(f"    {result[phase]['articles_per_s']} articles/s")
                     result["b_over_a"] = round(result["b"]["articles_per_s"] / result["a"]["articles_per_s"], 3)
                     result["c_over_b"] = round(result["c"]["articles_per_s"] / result["b"]["articles_per_s"], 3)
-                    progress(f"    round {r + 1}: (b)/(a) {result['b_over_a']}, (c)/(b) {result['c_over_b']}")
+                    result["a2_over_a"] = round(result["a2"]["articles_per_s"] / result["a"]["articles_per_s"], 3)
+                    progress(
+                        f"    round {r + 1}: (b)/(a) {result['b_over_a']}, (c)/(b) {result['c_over_b']}, "
+                        f"(a2)/(a) {result['a2_over_a']}"
+                    )
                     out["rounds"].append(result)
                 bs = [rr["b"]["articles_per_s"] for rr in out["rounds"]]
                 half = latency_rate or statistics.median(bs) / 2
@@ -865,6 +922,7 @@ def broker_runs(
     finally:
         sampler.stop()
         baseline.close()
+        second.close()
     return out
 
 
@@ -895,6 +953,13 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
         "minor_page_faults_per_article": round(statistics.median(r["minor_page_faults_per_article"] for r in a_runs)),
         "rounds": [r["articles_per_s"] for r in a_runs],
     }
+    a2_runs = [r["a2"] for r in rounds]
+    a2_seconds = sum(r["seconds"] for r in a2_runs)
+    a2 = {
+        "articles_per_s": round(sum(r["articles"] for r in a2_runs) / a2_seconds, 2),
+        "seconds": round(a2_seconds, 2),
+        "rounds": [r["articles_per_s"] for r in a2_runs],
+    }
     peak = max(broker["peak_rss_mb"].values())
     values = {
         # the median over the rounds of each round's ratio (its passes side by side)
@@ -911,6 +976,7 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
         targets[name] = {"value": value, "target": f"{op} {bound}", "met": met}
     others = {
         "a_baseline": max(r["other_processes_cores_busy"] for r in a_runs),
+        "a2_two_baselines": max(r["other_processes_cores_busy"] for r in a2_runs),
         "a_in_process": inproc["baseline"]["other_processes_cores_busy"],
         "one_worker": max(r["b"]["other_processes_cores_busy"] for r in rounds),
         "two_workers": max(r["c"]["other_processes_cores_busy"] for r in rounds),
@@ -932,7 +998,19 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
         "rounds": len(rounds),
         "ratios": {
             **{k: values[k] for k in ("one_worker_over_baseline", "two_workers_over_one")},
-            "per_round": [{"order": r["order"], "b_over_a": r["b_over_a"], "c_over_b": r["c_over_b"]} for r in rounds],
+            # What this host's two cores give bare spaCy over one (two (a) processes at once):
+            # the ceiling of (c)/(b). And (c)/(b) as a share of it, round by round.
+            "two_raw_processes_over_one": round(statistics.median(r["a2_over_a"] for r in rounds), 3),
+            "two_workers_over_one_share_of_ceiling": round(
+                statistics.median(r["c_over_b"] / r["a2_over_a"] for r in rounds), 3
+            ),
+            "two_workers_over_two_raw_processes": round(
+                statistics.median(r["c"]["articles_per_s"] / r["a2"]["articles_per_s"] for r in rounds), 3
+            ),
+            "per_round": [
+                {"order": r["order"], "b_over_a": r["b_over_a"], "c_over_b": r["c_over_b"], "a2_over_a": r["a2_over_a"]}
+                for r in rounds
+            ],
             # every round's articles over its seconds, pooled, rather than the median of the rounds' ratios
             "one_worker_over_baseline_pooled": round(b["articles_per_s"] / a["articles_per_s"], 3),
             "two_workers_over_one_pooled": round(c["articles_per_s"] / b["articles_per_s"], 3),
@@ -942,6 +1020,7 @@ def summarise(n: int, inproc: dict[str, Any], dedup: dict[str, Any], broker: dic
         },
         "targets": targets,
         "a_baseline": a,
+        "a2_two_baselines": a2,
         "a_in_process": inproc,
         "b_one_worker": b,
         "c_two_workers": c,
@@ -967,17 +1046,22 @@ def chart(summary: dict[str, Any], path: Path) -> None:
     # 1. throughput, round by round: the ratios are taken within each round
     ax = axes[0]
     rounds = summary["round_details"]
-    width = 0.27
+    width = 0.2
     for k, (phase, label, color) in enumerate(
-        [("a", "(a) nlp.pipe", "#888888"), ("b", "(b) 1 worker", "#1f77b4"), ("c", "(c) 2 workers", "#2ca02c")]
+        [
+            ("a", "(a) nlp.pipe", "#888888"),
+            ("a2", "(a2) 2 nlp.pipe processes", "#cccccc"),
+            ("b", "(b) 1 worker", "#1f77b4"),
+            ("c", "(c) 2 workers", "#2ca02c"),
+        ]
     ):
-        xs = [r + (k - 1) * width for r in range(len(rounds))]
+        xs = [r + (k - 1.5) * width for r in range(len(rounds))]
         bars = ax.bar(xs, [rr[phase]["articles_per_s"] for rr in rounds], width, label=label, color=color)
         ax.bar_label(bars, fmt="%.1f", fontsize=7)
     ax.set_xticks(
         range(len(rounds)),
         [
-            f"round {r + 1} ({rr['order']})\nb/a {rr['b_over_a']:.3f}\nc/b {rr['c_over_b']:.3f}"
+            f"round {r + 1}\nb/a {rr['b_over_a']:.3f}\nc/b {rr['c_over_b']:.3f}\na2/a {rr['a2_over_a']:.3f}"
             for r, rr in enumerate(rounds)
         ],
         fontsize=8,
@@ -986,7 +1070,8 @@ def chart(summary: dict[str, Any], path: Path) -> None:
     ratios = summary["ratios"]
     ax.set_title(
         f"Throughput, {summary['articles']} articles a pass, {summary['machine']['cpus']} cores\n"
-        f"median b/a {ratios['one_worker_over_baseline']} (>= 0.9), c/b {ratios['two_workers_over_one']} (>= 1.7)",
+        f"median b/a {ratios['one_worker_over_baseline']} (>= 0.9), c/b {ratios['two_workers_over_one']} (>= 1.7),"
+        f" a2/a {ratios['two_raw_processes_over_one']}",
         fontsize=10,
     )
     other = summary.get("host_other_load_cores", {})

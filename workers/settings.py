@@ -83,6 +83,17 @@ class Settings(BaseSettings):
     # Seconds the broker may hold a fetch of the worker's consumer while it has no
     # new records (faust-streaming fixes 1.5 s; workers/fetching.py says why less).
     fetch_max_wait: float = Field(0.2, gt=0)
+    # Seconds the producer gathers records for a partition before it sends them
+    # (Faust's producer_linger, 0 there; Kafka 4's own producer waits 5 ms). Fewer,
+    # fuller produce requests cost the worker and the broker less CPU per article;
+    # each hop may wait this long. README, Performance.
+    producer_linger: float = Field(0.02, ge=0, le=1.0)
+    # Workers that keep a copy of the dedup tables besides the one that owns them
+    # (Faust's table_standby_replicas). With a copy, a worker that takes dedup over
+    # starts at once; without one it first reads the tables back from their
+    # changelogs (the whole window). The copy costs its worker CPU for every
+    # article dedup records. README, Performance.
+    table_standby_replicas: int = Field(1, ge=0)
     languages: tuple[str, ...] = ("fr", "en")
     log_level: str = "INFO"
     log_json: bool = False  # JSON lines (one object per record) instead of text

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks.pipeline_bench import _halves, bench_articles, pooled, summarise
+from benchmarks.pipeline_bench import _halves, bench_articles, pooled, split_like_the_workers, summarise
 from workers.dedup import DedupConfig, Deduplicator, DedupState
 
 
@@ -58,7 +58,7 @@ def test_pooled_runs_are_all_articles_over_all_seconds() -> None:
 
 
 def test_the_checked_ratios_are_the_medians_of_the_rounds_ratios() -> None:
-    def round_(order: str, a: float, b: float, c: float) -> dict[str, Any]:
+    def round_(order: str, a: float, b: float, c: float, a2: float) -> dict[str, Any]:
         return {
             "order": order,
             "a": {
@@ -69,13 +69,19 @@ def test_the_checked_ratios_are_the_medians_of_the_rounds_ratios() -> None:
                 "minor_page_faults_per_article": 200,
                 "other_processes_cores_busy": 0.05,
             },
+            "a2": {"articles": 800, "seconds": 800 / a2, "articles_per_s": a2, "other_processes_cores_busy": 0.0},
             "b": _run(800, 800 / b, {"one_w0": 800 / b}, b),
             "c": _run(800, 800 / c, {"two_w0": 800 / c}, c / 2),
             "b_over_a": round(b / a, 3),
             "c_over_b": round(c / b, 3),
+            "a2_over_a": round(a2 / a, 3),
         }
 
-    rounds = [round_("abc", 20.0, 19.0, 33.0), round_("cba", 15.0, 18.0, 30.0), round_("abc", 21.0, 19.0, 34.0)]
+    rounds = [
+        round_("a-a2-b-c", 20.0, 19.0, 33.0, 36.0),
+        round_("c-b-a2-a", 15.0, 18.0, 30.0, 30.0),
+        round_("a-a2-b-c", 21.0, 19.0, 34.0, 40.0),
+    ]
     broker = {
         "rounds": rounds,
         "latency_half_rate": {"latency_ms": {"p99": 250}, "other_processes_cores_busy": 0.0},
@@ -92,3 +98,16 @@ def test_the_checked_ratios_are_the_medians_of_the_rounds_ratios() -> None:
     assert summary["targets"]["two_workers_over_one"]["met"] is True
     assert summary["targets"]["worker_peak_rss_mb"] == {"value": 701, "target": "<= 700", "met": False}
     assert summary["a_baseline"]["rounds"] == [20.0, 15.0, 21.0]
+    # the machine's own two-process scaling: a2/a 1.8, 2.0, 1.905 -> 1.905; c/b over it: 0.965, 0.8335, 0.939
+    assert summary["ratios"]["two_raw_processes_over_one"] == 1.905
+    assert summary["ratios"]["two_workers_over_one_share_of_ceiling"] == 0.939
+    assert summary["ratios"]["two_workers_over_two_raw_processes"] == 0.917  # 0.917, 1.0, 0.85
+    assert summary["a2_two_baselines"]["articles_per_s"] == round(2400 / (800 / 36 + 800 / 30 + 800 / 40), 2)
+
+
+def test_the_texts_are_split_between_raw_processes_as_the_workers_get_them() -> None:
+    articles = bench_articles(40)
+    shares = split_like_the_workers(articles, 2)
+    assert sorted(a.suffix for share in shares for a in share) == sorted(a.suffix for a in articles)
+    chars = [sum(len(a.text) for a in share) for share in shares]
+    assert abs(chars[0] - chars[1]) <= max(len(a.text) for a in articles) + 200

@@ -35,3 +35,22 @@ async def test_an_app_of_faust_alone_keeps_faust_s_wait() -> None:
 def test_a_wait_must_be_positive() -> None:
     with pytest.raises(ValueError, match="fetch_max_wait"):
         Settings(fetch_max_wait=0)
+
+
+def test_the_producer_gathers_records_for_the_configured_linger() -> None:
+    """Faust's producer lingers 0 ms; the worker's lingers ``producer_linger`` (README, Performance)."""
+    default = create_app(Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-linger-a"))
+    none = create_app(
+        Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-linger-b", producer_linger=0)
+    )
+    assert default.app.producer._settings_default()["linger_ms"] == 20
+    assert none.app.producer._settings_default()["linger_ms"] == 0
+
+
+def test_the_dedup_tables_standby_copies_follow_the_setting() -> None:
+    default = create_app(Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-standby-a"))
+    none = create_app(
+        Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-standby-b", table_standby_replicas=0)
+    )
+    assert default.app.conf.table_standby_replicas == 1
+    assert none.app.conf.table_standby_replicas == 0
