@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from workers.dedup import DedupConfig, Deduplicator, DedupState, fingerprint_text
+from workers.dedup.fingerprint import shingles
 from workers.normalise import normalise_article
 
 SEED = Path(__file__).parents[2] / "seeds" / "afp-2016-04-alep-fr.txt"
@@ -112,3 +114,37 @@ def test_rebuild_skips_expired_signatures() -> None:
     d.check("a", TEXT, 0)
     assert d.rebuild_bands(now=100) == 0
     assert state.bands == {}
+
+
+def _joined_shingles(fingerprint: str, size: int) -> list[bytes]:
+    """The plain definition: every run of ``size`` words, joined again."""
+    tokens = fingerprint.split(" ")
+    if len(tokens) <= size:
+        return [fingerprint.encode("utf-8")]
+    return [" ".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)]
+
+
+def test_shingles_are_the_word_runs_of_the_fingerprint() -> None:
+    texts = [
+        "",
+        "un",
+        "un deux trois quatre cinq",  # exactly five words: the whole text
+        "un deux trois quatre cinq six",
+        "Алеппо обстреляли 14 апреля, сообщает агентство; حلب تحت القصف منذ الصباح 東京 2016",
+        SEED.read_text("utf-8"),
+    ]
+    for text in texts:
+        fingerprint = fingerprint_text(text)
+        for size in (1, 2, 5):
+            assert shingles(fingerprint, size) == _joined_shingles(fingerprint, size), (text[:30], size)
+
+
+def test_the_signature_of_the_seed_article_is_unchanged() -> None:
+    """Signatures are persisted in the dedup tables: a change in how they are computed must not go unnoticed.
+
+    The digest was taken with the shingles built by joining words again (before they became slices).
+    """
+    text = SEED.read_text("utf-8")
+    signature = Deduplicator(DedupConfig(), DedupState.in_memory()).signature(fingerprint_text(text))
+    digest = hashlib.sha256(signature.tobytes()).hexdigest()
+    assert digest == "114d97e832cf930128837fa3c5ede6029f204f471ff6b314a624151f6b9c0c29"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import yaml
 
 __all__ = ["Boilerplate", "content_hash", "fingerprint_text", "shingles", "words"]
@@ -67,8 +68,17 @@ def content_hash(fingerprint: str) -> str:
 
 
 def shingles(fingerprint: str, size: int) -> list[bytes]:
-    """Word ``size``-grams of a fingerprint (the whole text if it is shorter)."""
-    tokens = fingerprint.split(" ")
-    if len(tokens) <= size:
-        return [fingerprint.encode("utf-8")]
-    return [" ".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)]
+    """Word ``size``-grams of a fingerprint (the whole text if it is shorter).
+
+    Each is a slice of the encoded fingerprint, between the spaces that join
+    its words (a space byte never occurs inside a UTF-8 sequence): the same
+    bytes as joining the words again, ~4 times faster (the dedup stage's
+    largest cost; README, Performance).
+    """
+    data = fingerprint.encode("utf-8")
+    spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x20)
+    if len(spaces) < size:  # ``size`` words or fewer
+        return [data]
+    starts = [0, *(spaces + 1).tolist()]
+    ends = [*spaces.tolist(), len(data)]
+    return [data[start:end] for start, end in zip(starts, ends[size - 1 :], strict=False)]
