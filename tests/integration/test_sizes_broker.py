@@ -10,18 +10,23 @@ the broker (message.max.bytes, ~1 MiB) before any worker saw it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import random
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from topics import catalog
 from topics.schemas import validator_for
+from workers.admin import create_topics
+from workers.settings import Settings
 
 from .harness import Collected, WorkerProcess, collect, commit_group_at_end, end_offsets, new_app_id, produce, run
 
@@ -142,3 +147,34 @@ def test_invalid_records_over_a_megabyte_become_dead_letters(kafka: str, logs: P
     assert base64.b64decode(dead["record_too_large"]["raw_b64"]) == record_too_large
     assert all(d["topic"] == catalog.RAW.name for d in dead.values())
     assert all(validator_for(catalog.DEADLETTER.name).is_valid(d) for d in dead.values())
+
+
+def test_topics_create_names_an_existing_topic_whose_limit_is_too_small(kafka: str) -> None:
+    """A topic created before the size limits keeps the broker's: `wirewatch topics create` says how to raise it."""
+    tag = uuid.uuid4().hex[:6]
+    old, new = (replace(catalog.RAW, name=f"wirewatch-size-{kind}-{tag}") for kind in ("old", "new"))
+
+    async def create_old() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(old.name, old.partitions, 1, topic_configs=old.config())])  # no sizes
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until the broker's metadata lists its partitions
+                described = await admin.describe_topics([old.name])
+                if described and len(described[0].get("partitions", [])) == old.partitions:
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            await admin.close()
+
+    run(create_old())
+    settings = Settings(bootstrap_servers=kafka)
+    outcomes = {o.name: o for o in run(create_topics(settings, [old, new]))}
+    assert not outcomes[old.name].created and outcomes[new.name].created
+    assert "max.message.bytes" not in outcomes[new.name].note
+    wanted = settings.message_sizes().raw
+    assert "max.message.bytes is 1048588" in outcomes[old.name].note  # the broker's default
+    assert f"--entity-name {old.name} --add-config max.message.bytes={wanted}" in outcomes[old.name].note
+    again = {o.name: o for o in run(create_topics(settings, [new]))}
+    assert "max.message.bytes" not in again[new.name].note  # created with the catalog's limit
