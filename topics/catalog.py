@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from .sizes import MessageSizes, SizeKind
+
 __all__ = [
     "ALERTS",
     "CATALOG",
@@ -39,12 +41,21 @@ class TopicSpec:
     schema: str | None  # JSON Schema file name under topics/schemas/, if any
     description: str
     extra_config: dict[str, str] = field(default_factory=dict)
+    # What its records hold, for max.message.bytes (topics/sizes.py); None: the broker's default.
+    carries: SizeKind | None = None
 
-    def config(self) -> dict[str, str]:
-        """Topic-level configuration as the broker wants it."""
+    def max_message_bytes(self, sizes: MessageSizes) -> int | None:
+        """The topic's ``max.message.bytes`` under ``sizes``; None: the broker's default."""
+        return None if self.carries is None else sizes.for_kind(self.carries)
+
+    def config(self, sizes: MessageSizes | None = None) -> dict[str, str]:
+        """Topic-level configuration as the broker wants it (with ``max.message.bytes`` given ``sizes``)."""
         cfg = {"cleanup.policy": self.cleanup_policy}
         if self.retention_ms is not None:
             cfg["retention.ms"] = str(self.retention_ms)
+        limit = None if sizes is None else self.max_message_bytes(sizes)
+        if limit is not None:
+            cfg["max.message.bytes"] = str(limit)
         cfg.update(self.extra_config)
         return cfg
 
@@ -57,6 +68,7 @@ RAW = TopicSpec(
     public=True,
     schema="raw-article.schema.json",
     description="Raw articles from the feed scrapers (input).",
+    carries="raw",
 )
 DEADLETTER = TopicSpec(
     name="news.articles.deadletter.v1",
@@ -66,6 +78,7 @@ DEADLETTER = TopicSpec(
     public=True,
     schema="deadletter.schema.json",
     description="Rejected input with an error code, a message and the original bytes.",
+    carries="deadletter",
 )
 DUPLICATES = TopicSpec(
     name="news.articles.duplicates.v1",
@@ -84,6 +97,7 @@ ENRICHED = TopicSpec(
     public=True,
     schema="enriched.schema.json",
     description="One enriched event per unique article: text, entities, alerts.",
+    carries="enriched",
 )
 ALERTS = TopicSpec(
     name="news.alerts.v1",
@@ -93,6 +107,7 @@ ALERTS = TopicSpec(
     public=True,
     schema="alert.schema.json",
     description="One record per alert, keyed by the deterministic alert_id (compacted).",
+    carries="enriched",
 )
 # Internal: every normalised article goes through ONE dedup partition, so a copy
 # is compared with all earlier articles whatever raw partition it came from.
@@ -104,6 +119,7 @@ DEDUP = TopicSpec(
     public=False,
     schema=None,
     description="Internal: validated, normalised articles on their way to the dedup stage.",
+    carries="article",
 )
 # Internal: unique articles, spread in turn (round-robin) over the workers for NER and alerts.
 UNIQUE = TopicSpec(
@@ -114,6 +130,7 @@ UNIQUE = TopicSpec(
     public=False,
     schema=None,
     description="Internal: unique articles waiting for entity extraction and alerts.",
+    carries="article",
 )
 
 CATALOG: tuple[TopicSpec, ...] = (RAW, DEADLETTER, DUPLICATES, ENRICHED, ALERTS, DEDUP, UNIQUE)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import OffsetAndMetadata
 
@@ -15,7 +16,7 @@ from topics.catalog import TopicSpec, catalog_for
 
 from .settings import Settings
 
-__all__ = ["TopicOutcome", "create_topics", "start_group_at_end", "topic_partitions"]
+__all__ = ["TopicOutcome", "create_topics", "size_note", "start_group_at_end", "topic_partitions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +27,45 @@ class TopicOutcome:
     note: str = ""
 
 
+def size_note(name: str, actual: int | None, wanted: int | None, bootstrap: str) -> str:
+    """What to do when an existing topic accepts smaller records than the catalog needs; "" if nothing.
+
+    ``actual`` is the topic's max.message.bytes (None: unknown). Not altered here: raising
+    it is safe, but aiokafka has only the old AlterConfigs call, which replaces every
+    setting of the topic with the ones it is given.
+    """
+    if wanted is None or actual is None or actual >= wanted:
+        return ""
+    return (
+        f"max.message.bytes is {actual}, the catalog needs {wanted}; larger records would be refused: "
+        f"kafka-configs.sh --bootstrap-server {bootstrap} --alter --entity-type topics "
+        f"--entity-name {name} --add-config max.message.bytes={wanted}"
+    )
+
+
+async def _max_message_bytes(admin: AIOKafkaAdminClient, names: Sequence[str]) -> dict[str, int]:
+    """Each topic's max.message.bytes, as the broker applies it (its own default included)."""
+    if not names:
+        return {}
+    wanted = {"max.message.bytes": None}
+    responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n, wanted) for n in names])
+    found: dict[str, int] = {}
+    for response in responses:
+        for error_code, _message, _type, name, entries, *_ in response.resources:
+            if error_code == 0:
+                found.update((name, int(entry[1])) for entry in entries if entry[0] == "max.message.bytes")
+    return found
+
+
 async def create_topics(settings: Settings, specs: Sequence[TopicSpec] | None = None) -> list[TopicOutcome]:
-    """Create the missing topics (default: the catalog for the app id); report existing ones."""
+    """Create the missing topics (default: the catalog for the app id); report existing ones.
+
+    A missing topic is created with the catalog's max.message.bytes (topics/sizes.py); an
+    existing one with a smaller limit gets a note saying how to raise it.
+    """
     if specs is None:
         specs = catalog_for(settings.app_id)
+    sizes = settings.message_sizes()
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_list(), **settings.client_kwargs())
     await admin.start()
     try:
@@ -43,17 +79,20 @@ async def create_topics(settings: Settings, specs: Sequence[TopicSpec] | None = 
                             name=s.name,
                             num_partitions=s.partitions,
                             replication_factor=settings.topic_replication_factor,
-                            topic_configs=s.config(),
+                            topic_configs=s.config(sizes),
                         )
                         for s in missing
                     ]
                 )
         described = {d["topic"]: d for d in await admin.describe_topics([s.name for s in specs])}
+        limits = await _max_message_bytes(admin, [s.name for s in specs if s not in missing])
         outcomes = []
         for spec in specs:
             partitions = len(described.get(spec.name, {}).get("partitions", []))
-            note = "" if partitions == spec.partitions else f"catalog says {spec.partitions} partitions"
-            outcomes.append(TopicOutcome(spec.name, spec in missing, partitions, note))
+            notes = [] if partitions == spec.partitions else [f"catalog says {spec.partitions} partitions"]
+            bootstrap = ",".join(settings.bootstrap_list())
+            notes.append(size_note(spec.name, limits.get(spec.name), spec.max_message_bytes(sizes), bootstrap))
+            outcomes.append(TopicOutcome(spec.name, spec in missing, partitions, "; ".join(n for n in notes if n)))
         return outcomes
     finally:
         await admin.close()

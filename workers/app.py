@@ -46,7 +46,7 @@ from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .nlp_process import Enriched, nlp_runner
 from .normalise import detect_language
-from .pipeline import EnrichedResult, Pipeline, dead_letter
+from .pipeline import EnrichedResult, OutputTooLarge, Pipeline, check_record_size, dead_letter
 from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams, seek_uncommitted_streams_too
 from .settings import Settings
 from .validate import Rejection
@@ -120,6 +120,10 @@ class InFlight:
 
 def create_app(settings: Settings, pipeline: Pipeline | None = None) -> WirewatchApp:
     """Build the app from ``settings``; ``pipeline`` may be given pre-loaded (tests)."""
+    # Every size limit comes from WIREWATCH_RECORD_MAX_BYTES (topics/sizes.py). Consumers
+    # keep Faust's per-partition fetch size (1 MiB): a broker answers a fetch whose first
+    # record is larger with that record whole (fetch v3+, KIP-74).
+    sizes = settings.message_sizes()
     app = faust.App(
         settings.app_id,
         broker=settings.kafka_url(),
@@ -132,6 +136,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         topic_partitions=settings.topic_partitions,
         processing_guarantee=settings.processing_guarantee,
         producer_linger=settings.producer_linger,
+        producer_max_request_size=sizes.producer_max_request_size,
         table_standby_replicas=settings.table_standby_replicas,
         autodiscover=False,
         topic_allow_declare=True,
@@ -150,7 +155,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             value_serializer="raw",
             partitions=partitions or spec.partitions,
             retention=None,
-            config=spec.config(),
+            config=spec.config(sizes),
             # Faust creates a deployment's own internal topics when they are missing.
             internal=not spec.public,
         )
@@ -181,20 +186,48 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     source_topics = (catalog.RAW.name, dedup_spec.name, unique_spec.name)
     metrics.watch_consumer(lambda: faust_consumer_offsets(app, source_topics))
 
-    async def send_json(
-        spec: catalog.TopicSpec, key: str | bytes | None, value: dict[str, Any], partition: int | None = None
-    ) -> None:
+    def encode(spec: catalog.TopicSpec, key: str | bytes | None, value: dict[str, Any]) -> tuple[bytes | None, bytes]:
+        """Key and value as sent; ``OutputTooLarge`` if the topic would refuse the record."""
         encoded_key = key.encode("utf-8") if isinstance(key, str) else key
-        await topics[spec.name].send(key=encoded_key, value=orjson.dumps(value), partition=partition)
+        encoded = orjson.dumps(value)
+        limit = spec.max_message_bytes(sizes)
+        check_record_size(spec.name, encoded_key, encoded, limit or sizes.producer_max_request_size)
+        return encoded_key, encoded
+
+    async def send_json(
+        spec: catalog.TopicSpec,
+        key: str | bytes | None,
+        value: dict[str, Any],
+        partition: int | None = None,
+        encoded: tuple[bytes | None, bytes] | None = None,
+    ) -> None:
+        encoded_key, encoded_value = encoded if encoded is not None else encode(spec, key, value)
+        await topics[spec.name].send(key=encoded_key, value=encoded_value, partition=partition)
         ww.count(f"out:{spec.name}")
         metrics.sent(spec.name, value)
         _log_output(spec, value)
 
     async def internal_error(raw: bytes, key: bytes | None, position: SourcePosition, exc: Exception) -> None:
-        """A bug met this record: log it, keep the bytes on the dead-letter topic, go on."""
-        log.exception("internal error on %s[%s]@%s", position.topic, position.partition, position.offset)
-        rejection = Rejection("internal_error", f"{type(exc).__name__}: {exc}"[:500])
-        await send_json(catalog.DEADLETTER, key, dead_letter(raw, rejection, position).to_value())
+        """A bug met this record: log it, keep the bytes on the dead-letter topic, go on.
+
+        An output over its topic's size limit is not a bug: a dead letter ``output_too_large``.
+        """
+        if isinstance(exc, OutputTooLarge):
+            rejection = exc.rejection()
+        else:
+            log.exception("internal error on %s[%s]@%s", position.topic, position.partition, position.offset)
+            rejection = Rejection("internal_error", f"{type(exc).__name__}: {exc}"[:500])
+        value = dead_letter(raw, rejection, position).to_value()
+        try:
+            encoded = encode(catalog.DEADLETTER, key, value)
+        except OutputTooLarge as too_large:
+            # Cannot happen with the catalog's sizes (the dead-letter topic holds the base64 of
+            # any record the other topics accept); if it does, keep the record, not the bytes.
+            log.error("dead letter %s without its %d bytes: %s", rejection.code, len(raw), too_large)
+            value["raw_b64"] = ""
+            value["message"] += f" (the original {len(raw)} bytes are not kept: {too_large})"
+            encoded = encode(catalog.DEADLETTER, key, value)
+        await send_json(catalog.DEADLETTER, key, value, encoded=encoded)
 
     def where(event: faust.EventT[bytes]) -> SourcePosition:
         message = event.message
@@ -240,7 +273,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 try:
                     with metrics.stage("validate"):
                         outcome = ww.pipeline.validate(raw, where(event))
-                    if isinstance(outcome, DeadLetter):
+                    if isinstance(outcome, DeadLetter):  # bad input; over the limits included
                         await send_json(catalog.DEADLETTER, event.key, outcome.to_value())
                     else:
                         await send_json(dedup_spec, outcome.id, outcome.to_value())
@@ -285,12 +318,26 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 except Exception as exc:
                     await internal_error(raw, event.key, where(event), exc)
 
-    async def publish(results: list[EnrichedResult]) -> None:
-        for result in results:
-            with about(result.event["id"]):
-                await send_json(catalog.ENRICHED, result.event["id"], result.event)
-                for alert in result.alerts:
-                    await send_json(catalog.ALERTS, alert.alert_id, alert.to_value())
+    async def publish(
+        results: list[EnrichedResult], events: list[faust.EventT[bytes]], raws: list[bytes]
+    ) -> None:
+        """Send each result's event and alerts; a result too large for its topics becomes a dead letter."""
+        pairs = list(zip(events, raws, strict=True))
+        by_key = {e.key: (e, raw) for e, raw in pairs if isinstance(e.key, bytes)}
+        for index, result in enumerate(results):  # one result per event, in order
+            article_id = result.event["id"]
+            with about(article_id):
+                outputs = [(catalog.ENRICHED, article_id, result.event)]
+                outputs += [(catalog.ALERTS, alert.alert_id, alert.to_value()) for alert in result.alerts]
+                try:  # all or nothing: no alerts without their event
+                    encoded = [encode(spec, key, value) for spec, key, value in outputs]
+                except OutputTooLarge as exc:
+                    # dedupe_articles keys each unique record by its article id
+                    event, raw = by_key.get(article_id.encode("utf-8")) or pairs[min(index, len(pairs) - 1)]
+                    await internal_error(raw, event.key, where(event), exc)
+                    continue
+                for (spec, key, value), pair in zip(outputs, encoded, strict=True):
+                    await send_json(spec, key, value, encoded=pair)
 
     # spaCy runs in a child process by default (workers/nlp_process.py), else in
     # a thread of the worker. Either way the event loop stays free for the other
@@ -300,7 +347,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     async def enrich_alone(event: faust.EventT[bytes], raw: bytes) -> None:
         with about(event.key):
             try:
-                await publish((await (await nlp.submit([raw]))).results)
+                await publish((await (await nlp.submit([raw]))).results, [event], [raw])
             except Exception as exc:
                 await internal_error(raw, event.key, where(event), exc)
 
@@ -318,7 +365,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                         await enrich_alone(event, raw)
                 else:
                     metrics.stage_took("enrich", enriched.seconds)
-                    await publish(enriched.results)
+                    await publish(enriched.results, batch.events, batch.raws)
             for event in batch.events:  # only now may the consumer commit their offsets
                 await stream.ack(event)
             batch.slot.release()

@@ -226,10 +226,13 @@ def topics_create(bootstrap: BootstrapOpt = None) -> None:
 def topics_list() -> None:
     """Print the topic catalog."""
     console = Console()
-    for spec in catalog.catalog_for(_settings().app_id):
+    settings = _settings()
+    sizes = settings.message_sizes()
+    for spec in catalog.catalog_for(settings.app_id):
+        limit = spec.max_message_bytes(sizes)
         console.print(
             f"{spec.name:<36} partitions={spec.partitions}  cleanup={spec.cleanup_policy:<8}"
-            f" retention_ms={spec.retention_ms}  {spec.description}"
+            f" retention_ms={spec.retention_ms}  max_message_bytes={limit or 'default'}  {spec.description}"
         )
 
 

@@ -94,7 +94,9 @@ class NlpPool:
     fallback: Language
 
     @classmethod
-    def load(cls, languages: Sequence[str] = ("fr", "en")) -> NlpPool:
+    def load(cls, languages: Sequence[str] = ("fr", "en"), max_length: int | None = None) -> NlpPool:
+        """Load the pipelines; ``max_length``: the longest text (characters) they must take,
+        when more than spaCy's default guard (1,000,000)."""
         models: dict[str, Language] = {}
         for lang in languages:
             package = MODEL_PACKAGES.get(lang)
@@ -111,6 +113,8 @@ class NlpPool:
             compact_lemma_tables(models[lang])  # before the next load fills the space it frees
         fallback = spacy.blank("xx")
         fallback.add_pipe("sentencizer")
+        for nlp in (*models.values(), fallback):
+            nlp.max_length = max(nlp.max_length, max_length or 0)
         return cls(models=models, fallback=fallback)
 
     def model_for(self, language: str | None) -> Language:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from topics import catalog
 from topics.records import ENRICHED_SCHEMA, Alert, Article, DeadLetter, Duplicate, Entity, SourcePosition
+from topics.sizes import RECORD_OVERHEAD
 
 from .settings import Settings
 from .validate import Limits, Rejection, parse_raw
@@ -29,7 +30,15 @@ from .validate import Limits, Rejection, parse_raw
 if TYPE_CHECKING:
     from .dedup import DedupConfig, Deduplicator, DedupState
 
-__all__ = ["EnrichedResult", "OutputMessage", "Pipeline", "RawRecord", "now_iso"]
+__all__ = [
+    "EnrichedResult",
+    "OutputMessage",
+    "OutputTooLarge",
+    "Pipeline",
+    "RawRecord",
+    "check_record_size",
+    "now_iso",
+]
 
 
 NOWHERE = SourcePosition()  # a record that came from no topic (tests, tools)
@@ -93,16 +102,43 @@ def dedup_config_from(settings: Settings) -> DedupConfig:
     )
 
 
+# A dead letter's message is for people; a library's error text may quote the input.
+_MESSAGE_MAX_CHARS = 2000
+
+
 def dead_letter(raw: bytes, rejection: Rejection, position: SourcePosition) -> DeadLetter:
     return DeadLetter(
         code=rejection.code,
-        message=rejection.message,
+        message=rejection.message[:_MESSAGE_MAX_CHARS],
         raw_b64=base64.b64encode(raw).decode("ascii"),
         topic=position.topic,
         partition=position.partition,
         offset=position.offset,
         received_at=now_iso(),
     )
+
+
+class OutputTooLarge(Exception):
+    """A stage made a record larger than its topic accepts (topics/sizes.py): the input
+    becomes a dead letter ``output_too_large`` instead."""
+
+    def __init__(self, topic: str, size: int, limit: int) -> None:
+        super().__init__(f"the record for {topic} would be {size} bytes, over its limit of {limit}")
+        self.topic, self.size, self.limit = topic, size, limit
+
+    def rejection(self) -> Rejection:
+        return Rejection(
+            "output_too_large",
+            f"the record for {self.topic} would be {self.size} bytes, over the topic's max.message.bytes"
+            f" ({self.limit}; WIREWATCH_RECORD_MAX_BYTES sets it)",
+        )
+
+
+def check_record_size(topic: str, key: bytes | None, value: bytes, limit: int) -> None:
+    """Raise ``OutputTooLarge`` when key + value + Kafka's framing exceed ``limit`` bytes."""
+    size = len(key or b"") + len(value) + RECORD_OVERHEAD
+    if size > limit:
+        raise OutputTooLarge(topic, size, limit)
 
 
 class Pipeline:
@@ -124,7 +160,10 @@ class Pipeline:
         from .entities.raw import RawModelEntities
         from .nlp import NlpPool
 
-        self.pool = NlpPool.load(self.settings.languages)
+        # spaCy refuses texts over 1,000,000 characters (nlp.max_length); a valid body
+        # (WIREWATCH_BODY_MAX_BYTES) can normalise to more: up to 1.5 characters per byte
+        # when every line break becomes a paragraph break.
+        self.pool = NlpPool.load(self.settings.languages, max_length=2 * self.settings.body_max_bytes)
         self.entities: EntityExtractor | RawModelEntities
         if self.raw_entities:
             self.entities = RawModelEntities()

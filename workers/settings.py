@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from topics.sizes import MessageSizes, message_sizes
+
 __all__ = ["Settings"]
 
 
@@ -106,7 +108,9 @@ class Settings(BaseSettings):
 
     # --- Input limits (checked before parsing) ------------------------------
     body_max_bytes: int = 1024 * 1024
-    record_max_bytes: int = 2 * 1024 * 1024
+    # Also sets every topic's max.message.bytes and the producers' request sizes
+    # (topics/sizes.py: message_sizes). README, Topics and messages.
+    record_max_bytes: int = Field(2 * 1024 * 1024, gt=0)
     json_max_depth: int = 32
     id_max_chars: int = 512
 
@@ -115,6 +119,10 @@ class Settings(BaseSettings):
     minhash_num_perm: int = 128
     minhash_threshold: float = 0.7
     shingle_words: int = 5
+
+    def message_sizes(self) -> MessageSizes:
+        """Each topic's max.message.bytes and the producers' request size, from ``record_max_bytes``."""
+        return message_sizes(self.record_max_bytes)
 
     def kafka_url(self) -> str:
         """Broker URL list in Faust's form (``kafka://h1:p1;kafka://h2:p2``)."""

@@ -70,8 +70,11 @@ async def produce(
     records: Sequence[tuple[bytes | None, bytes]],
     topic: str = catalog.RAW.name,
     partition_of: Callable[[int], int | None] | None = None,
+    max_request_size: int = 1024 * 1024,  # aiokafka's default
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, max_request_size=max_request_size
+    )
     await producer.start()
     try:
         futures = []
