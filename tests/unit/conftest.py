@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 from unittest.mock import AsyncMock
 
 import pytest
@@ -19,21 +20,37 @@ def pipeline() -> Pipeline:
     return Pipeline(Settings(), load_models=True)
 
 
+def app_for_test_context(settings: Settings, pipeline: Pipeline) -> WirewatchApp:
+    """An app for ``agent.test_context()``: memory store, models ready, one AsyncMock per topic's send."""
+    ww = create_app(settings, pipeline=pipeline)
+    ww.app.finalize()
+    ww.app.conf.store = "memory://"
+    ww.app.flow_control.resume()
+    ww.models_ready.set()
+    for topic in ww.topics.values():
+        topic.send = AsyncMock()  # type: ignore[method-assign]
+    return ww
+
+
 @pytest.fixture
 def app_under_test(pipeline: Pipeline) -> Callable[[str], WirewatchApp]:
-    """A factory of apps for ``agent.test_context()``: memory store, one AsyncMock per topic's send."""
+    """A factory of apps for ``agent.test_context()`` (``app_for_test_context``) with the loaded pipeline."""
 
     def make(app_id: str) -> WirewatchApp:
         # spaCy in a thread of the test's process: the pipeline above, loaded once
         settings = Settings(store="memory://", web_enabled=False, app_id=app_id, nlp_process=False)
-        ww = create_app(settings, pipeline=pipeline)
-        ww.app.finalize()
-        ww.app.conf.store = "memory://"
-        ww.app.flow_control.resume()
-        ww.models_ready.set()
-        for topic in ww.topics.values():
-            topic.send = AsyncMock()  # type: ignore[method-assign]
-        return ww
+        return app_for_test_context(settings, pipeline)
+
+    return make
+
+
+@pytest.fixture
+def light_app_under_test() -> Callable[..., WirewatchApp]:
+    """Like ``app_under_test`` without spaCy (a pipeline with no models); keyword arguments go to Settings."""
+
+    def make(app_id: str, **overrides: Any) -> WirewatchApp:
+        settings = Settings(store="memory://", web_enabled=False, app_id=app_id, nlp_process=False, **overrides)
+        return app_for_test_context(settings, Pipeline(settings, load_models=False))
 
     return make
 

@@ -11,7 +11,6 @@ import random
 import string
 from collections.abc import Awaitable, Callable
 from typing import Any
-from unittest.mock import AsyncMock
 
 import orjson
 import pytest
@@ -20,7 +19,7 @@ from topics import catalog
 from topics.records import Article, SourcePosition
 from topics.sizes import RECORD_OVERHEAD, SLACK, MessageSizes, base64_length, message_sizes
 from workers.admin import size_note
-from workers.app import WirewatchApp, create_app
+from workers.app import WirewatchApp
 from workers.pipeline import EnrichedResult, OutputTooLarge, Pipeline, check_record_size, dead_letter
 from workers.settings import Settings
 from workers.validate import Rejection
@@ -130,21 +129,11 @@ def test_valid_articles_at_the_limits_fit_the_internal_topics(shape: str) -> Non
 
 
 @pytest.fixture
-def light_app() -> Callable[..., WirewatchApp]:
-    """Like conftest's app_under_test, without spaCy: a pipeline with no models."""
+def light_app(light_app_under_test: Callable[..., WirewatchApp]) -> Callable[..., WirewatchApp]:
+    """conftest's app without spaCy, under this module's app id."""
 
     def make(**overrides: Any) -> WirewatchApp:
-        settings = Settings(
-            store="memory://", web_enabled=False, app_id="wirewatch-sizes", nlp_process=False, **overrides
-        )
-        ww = create_app(settings, pipeline=Pipeline(settings, load_models=False))
-        ww.app.finalize()
-        ww.app.conf.store = "memory://"
-        ww.app.flow_control.resume()
-        ww.models_ready.set()
-        for topic in ww.topics.values():
-            topic.send = AsyncMock()  # type: ignore[method-assign]
-        return ww
+        return light_app_under_test("wirewatch-sizes", **overrides)
 
     return make
 
