@@ -163,7 +163,11 @@ class Pipeline:
         # spaCy refuses texts over 1,000,000 characters (nlp.max_length); a valid body
         # (WIREWATCH_BODY_MAX_BYTES) can normalise to more: up to 1.5 characters per byte
         # when every line break becomes a paragraph break.
-        self.pool = NlpPool.load(self.settings.languages, max_length=2 * self.settings.body_max_bytes)
+        self.pool = NlpPool.load(
+            self.settings.languages,
+            max_length=2 * self.settings.body_max_bytes,
+            chunk_chars=self.settings.nlp_chunk_chars,
+        )
         self.entities: EntityExtractor | RawModelEntities
         if self.raw_entities:
             self.entities = RawModelEntities()

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # README, Performance.
     nlp_batch_size: int = 16
     nlp_batch_within: float = 0.1  # seconds to wait for a batch to fill
+    # Texts longer than this many characters go through spaCy in pieces cut at
+    # paragraph breaks (workers/nlp.py: split_for_nlp), joined back into one Doc:
+    # a megabyte article took spaCy 3.0 GB more memory whole, 0.25 GB so. Wire
+    # copy (~2,000 characters) is never cut. 0: always whole. README, Reliability.
+    nlp_chunk_chars: int = Field(10_000, ge=0)
     # Run spaCy in a child process of the worker (workers/nlp_process.py), so the
     # event loop (fetch, validate, dedup, produce) runs on another core and the
     # worker survives a crash of spaCy. Off: spaCy runs in the worker itself.

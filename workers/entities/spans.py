@@ -23,7 +23,8 @@ model missed (or pipelines without NER) still get found.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
@@ -34,7 +35,7 @@ from workers.entities.matcher import AliasMatch
 from workers.entities.normalise import clean_name, fold
 from workers.entities.targets import Target, Tier
 
-__all__ = ["Mention", "reconcile"]
+__all__ = ["Mention", "overlapping", "reconcile"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,25 @@ def _countries(spans: Sequence[tuple[Span, Label]], matches: Sequence[AliasMatch
     return frozenset(c for c in found if c)
 
 
+def overlapping(matches: Sequence[AliasMatch]) -> Callable[[int, int], list[int]]:
+    """A lookup: the indices, ascending, of the ``matches`` that share a token with ``[start, end)``.
+
+    A binary search over the matches ordered by start, not a scan of them all
+    for every span: a megabyte article has ~3,000 model spans and ~7,000 alias
+    matches, and the scan took 12 of its 13 seconds of entity linking.
+    """
+    order = sorted(range(len(matches)), key=lambda i: matches[i].start)
+    starts = [matches[i].start for i in order]
+    longest = max((m.end - m.start for m in matches), default=0)
+
+    def find(start: int, end: int) -> list[int]:
+        # a match ending after ``start`` starts after ``start - longest``
+        low, high = bisect_left(starts, start - longest + 1), bisect_left(starts, end)
+        return sorted(i for i in order[low:high] if matches[i].end > start)
+
+    return find
+
+
 def reconcile(doc: Doc, matches: Sequence[AliasMatch], gaz: Gazetteer) -> list[Mention]:
     """Every mention of ``doc``, from its model spans and the curated alias matches."""
     spans: list[tuple[Span, Label]] = []
@@ -162,8 +182,9 @@ def reconcile(doc: Doc, matches: Sequence[AliasMatch], gaz: Gazetteer) -> list[M
     countries = _countries(spans, matches, gaz)
     mentions: list[Mention] = []
     consumed: set[int] = set()
+    overlaps = overlapping(matches)
     for span, label in spans:
-        inside = [i for i, m in enumerate(matches) if m.start < span.end and m.end > span.start]
+        inside = overlaps(span.start, span.end)
         consumed.update(inside)
         whole = resolve_span(span, label, gaz, countries)
         covering = [matches[i] for i in inside if matches[i].start <= span.start and matches[i].end >= span.end]
