@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python benchmarks/dedup_bench.py
 	$(BIN)/python benchmarks/pipeline_bench.py
 	$(BIN)/python benchmarks/nlp_process_bench.py
+	$(BIN)/python benchmarks/long_article_bench.py
 
 clean:
 	-$(BIN)/wirewatch kafka stop

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks import long_article_bench
 from benchmarks.pipeline_bench import _halves, bench_articles, pooled, split_like_the_workers, summarise
 from workers.dedup import DedupConfig, Deduplicator, DedupState
 
@@ -111,3 +112,14 @@ def test_the_texts_are_split_between_raw_processes_as_the_workers_get_them() -> 
     assert sorted(a.suffix for share in shares for a in share) == sorted(a.suffix for a in articles)
     chars = [sum(len(a.text) for a in share) for share in shares]
     assert abs(chars[0] - chars[1]) <= max(len(a.text) for a in articles) + 200
+
+
+def test_the_long_article_ratios_are_pieces_over_whole() -> None:
+    whole = {"total_s": 60.0, "spacy_s": 50.0, "peak_rss_growth_mb": 3000}
+    pieces = {"total_s": 40.0, "spacy_s": 35.0, "peak_rss_growth_mb": 120}
+    ratios = long_article_bench.summarise(whole, pieces)["ratios"]
+    assert ratios == {
+        "pieces_over_whole_total_s": 0.667,
+        "pieces_over_whole_spacy_s": 0.7,
+        "pieces_over_whole_peak_rss_growth": 0.04,
+    }
