@@ -21,7 +21,8 @@ Enriched)`` or ``("error", summary, traceback)``. Requests may queue: the
 enrich agent keeps two batches in flight, so the child starts the next batch
 while the worker publishes the last one. The child exits when its stdin
 closes: when the worker stops, and also when the worker is killed, so a child
-never outlives its worker.
+never outlives its worker. It ignores SIGINT and SIGTERM sent to the whole
+process group: a stopping worker lets it finish the batches in flight.
 
 Failures, and what the worker does (``workers/app.py``):
 - the child raises on a batch: its future raises ``NlpError``; the agent
@@ -427,8 +428,13 @@ def keep_freed_heap(retain_mb: int) -> bool:
 
 def child_main() -> int:
     """The child: load the models, then answer requests until stdin closes."""
-    # Ctrl-C reaches the whole process group; the worker decides when the child stops.
+    # Ctrl-C reaches the whole process group, and so does SIGTERM from systemd (its default
+    # KillMode) or `kill -TERM -<pgid>`: the worker decides when the child stops. It finishes
+    # its batches and closes the child's stdin, and the child exits then. Dying at once
+    # instead failed the batches in flight, and the worker started a new child (models
+    # loaded again, ~9 s) to retry them one by one while it was stopping.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # the worker's state dump (SIGUSR1, workers/diagnostics.py) asks for this process's stacks too;
     # faulthandler writes them even while spaCy is stuck in compiled code
     faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)

@@ -10,6 +10,8 @@ print how many copies there were rather than assert none.
 from __future__ import annotations
 
 import asyncio
+import base64
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -104,6 +106,64 @@ def test_worker_killed_mid_stream(kafka: str, logs: Path) -> None:
     result = tally(got, ids)
     print(f"[kill] sent {N_ARTICLES}, workers killed 1, enriched before the kill {marks['enriched_before_kill']}")
     check(result, "kill", second.log_tail())
+
+
+@pytest.mark.parametrize("signalled", ["worker", "group"])
+def test_worker_stopped_mid_stream(kafka: str, logs: Path, signalled: str) -> None:
+    """SIGTERM mid-stream (to the worker, as ``docker stop`` does; to its process group, as systemd
+    does), a new worker started -> none lost, and none dead-lettered for being interrupted."""
+    tag = f"stop-{signalled}-{uuid.uuid4().hex[:6]}"
+    articles = synthetic_articles(tag, N_ARTICLES)
+    ids = [i for i, _ in articles]
+    app_id = new_app_id("stop")
+    run(commit_group_at_end(kafka, app_id))
+    start_at = run(end_offsets(kafka))
+    first = WorkerProcess(kafka, app_id, logs, "first", **FAST_FAILOVER_ENV).start()
+    second = WorkerProcess(kafka, app_id, logs, "second", **FAST_FAILOVER_ENV)
+    marks: dict[str, float] = {}
+    try:
+        first.wait_ready()
+
+        def stop_once_output_began(got: Collected) -> None:
+            if "stopped" not in marks and len(enriched_ids(got, tag)) >= 60:
+                if signalled == "worker":
+                    first.stop()  # SIGTERM to the worker; returns once it has exited
+                else:
+                    first.kill(signal.SIGTERM)  # the whole group, the NLP process included
+                marks["stopped"] = time.monotonic()
+                second.start()
+
+        async def scenario() -> Collected:
+            feed = asyncio.create_task(
+                produce_paced(kafka, [(i.encode(), v) for i, v in articles], chunk=50, pause=0.5)
+            )
+            got = await collect_settled(
+                kafka,
+                start_at,
+                lambda c: len(enriched_ids(c, tag)) >= N_ARTICLES,
+                timeout=240,
+                quiet=5.0,
+                on_batch=stop_once_output_began,
+            )
+            await feed
+            return got
+
+        got = run(scenario())
+        assert "stopped" in marks, f"no output before the timeout:\n{first.log_tail()}"
+        assert second.alive(), second.log_tail()
+    finally:
+        first.kill()
+        second.stop()
+    dead = [
+        (d.get("code"), d.get("message"))
+        for d in got.on(catalog.DEADLETTER.name)
+        if tag.encode() in base64.b64decode(str(d.get("raw_b64") or ""))
+    ]
+    assert not dead, f"articles dead-lettered when the worker stopped: {dead[:5]}\n{first.log_tail(80)}"
+    # the NLP process finished its batches (it ignores the group's SIGTERM; the worker stops it)
+    stopping = first.log_path.read_text("utf-8", "replace").split("Signal received", 1)[-1]
+    assert "enriching one by one" not in stopping and "starting a new one" not in stopping, first.log_tail(80)
+    check(tally(got, ids), f"stop-{signalled}", second.log_tail())
 
 
 @pytest.fixture
