@@ -14,7 +14,8 @@ import base64
 import signal
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -61,25 +62,34 @@ def check(result: Tally, name: str, logs: str) -> None:
     assert not result.not_idempotent, f"copies that differ beyond processed_at: {result.not_idempotent[:5]}"
 
 
-def test_worker_killed_mid_stream(kafka: str, logs: Path) -> None:
-    """500 articles flowing, the worker SIGKILLed once output has begun, a new one started -> none lost."""
-    tag = f"kill-{uuid.uuid4().hex[:6]}"
+@dataclass
+class Interrupted:
+    """What ``interrupted_mid_stream`` leaves for a test's verdict."""
+
+    got: Collected
+    ids: list[str]
+    first: WorkerProcess  # the worker that was interrupted
+    second: WorkerProcess  # the one started after it, same app id
+    enriched_before: int  # as the collector saw it when the first was interrupted
+
+
+def interrupted_mid_stream(kafka: str, logs: Path, tag: str, interrupt: Callable[[WorkerProcess], None]) -> Interrupted:
+    """500 articles flowing; once 60 are out, ``interrupt`` the worker and start a new one in its
+    group; collect until every article is out (or the timeout)."""
     articles = synthetic_articles(tag, N_ARTICLES)
-    ids = [i for i, _ in articles]
-    app_id = new_app_id("kill")
+    app_id = new_app_id(tag.split("-", 1)[0])
     run(commit_group_at_end(kafka, app_id))
     start_at = run(end_offsets(kafka))
     first = WorkerProcess(kafka, app_id, logs, "first", **FAST_FAILOVER_ENV).start()
     second = WorkerProcess(kafka, app_id, logs, "second", **FAST_FAILOVER_ENV)
-    marks: dict[str, float] = {}
+    marks: dict[str, int] = {}
     try:
         first.wait_ready()
 
-        def kill_once_output_began(got: Collected) -> None:
-            if "killed" not in marks and len(enriched_ids(got, tag)) >= 60:
-                first.kill()
-                marks["killed"] = time.monotonic()
-                marks["enriched_before_kill"] = len(enriched_ids(got, tag))
+        def interrupt_once_output_began(got: Collected) -> None:
+            if "enriched_before" not in marks and len(enriched_ids(got, tag)) >= 60:
+                interrupt(first)
+                marks["enriched_before"] = len(enriched_ids(got, tag))
                 second.start()
 
         async def scenario() -> Collected:
@@ -92,78 +102,51 @@ def test_worker_killed_mid_stream(kafka: str, logs: Path) -> None:
                 lambda c: len(enriched_ids(c, tag)) >= N_ARTICLES,
                 timeout=240,
                 quiet=5.0,
-                on_batch=kill_once_output_began,
+                on_batch=interrupt_once_output_began,
             )
             await feed
             return got
 
         got = run(scenario())
-        assert "killed" in marks, f"no output before the timeout:\n{first.log_tail()}"
+        assert "enriched_before" in marks, f"no output before the timeout:\n{first.log_tail()}"
         assert second.alive(), second.log_tail()
     finally:
         first.kill()
         second.stop()
-    result = tally(got, ids)
-    print(f"[kill] sent {N_ARTICLES}, workers killed 1, enriched before the kill {marks['enriched_before_kill']}")
-    check(result, "kill", second.log_tail())
+    return Interrupted(got, [i for i, _ in articles], first, second, marks["enriched_before"])
+
+
+def test_worker_killed_mid_stream(kafka: str, logs: Path) -> None:
+    """500 articles flowing, the worker SIGKILLed once output has begun, a new one started -> none lost."""
+    done = interrupted_mid_stream(kafka, logs, f"kill-{uuid.uuid4().hex[:6]}", lambda worker: worker.kill())
+    print(f"[kill] sent {N_ARTICLES}, workers killed 1, enriched before the kill {done.enriched_before}")
+    check(tally(done.got, done.ids), "kill", done.second.log_tail())
 
 
 @pytest.mark.parametrize("signalled", ["worker", "group"])
 def test_worker_stopped_mid_stream(kafka: str, logs: Path, signalled: str) -> None:
     """SIGTERM mid-stream (to the worker, as ``docker stop`` does; to its process group, as systemd
     does), a new worker started -> none lost, and none dead-lettered for being interrupted."""
+
+    def stop(worker: WorkerProcess) -> None:
+        if signalled == "worker":
+            worker.stop()  # SIGTERM to the worker; returns once it has exited
+        else:
+            worker.kill(signal.SIGTERM)  # the whole group, the NLP process included
+
     tag = f"stop-{signalled}-{uuid.uuid4().hex[:6]}"
-    articles = synthetic_articles(tag, N_ARTICLES)
-    ids = [i for i, _ in articles]
-    app_id = new_app_id("stop")
-    run(commit_group_at_end(kafka, app_id))
-    start_at = run(end_offsets(kafka))
-    first = WorkerProcess(kafka, app_id, logs, "first", **FAST_FAILOVER_ENV).start()
-    second = WorkerProcess(kafka, app_id, logs, "second", **FAST_FAILOVER_ENV)
-    marks: dict[str, float] = {}
-    try:
-        first.wait_ready()
-
-        def stop_once_output_began(got: Collected) -> None:
-            if "stopped" not in marks and len(enriched_ids(got, tag)) >= 60:
-                if signalled == "worker":
-                    first.stop()  # SIGTERM to the worker; returns once it has exited
-                else:
-                    first.kill(signal.SIGTERM)  # the whole group, the NLP process included
-                marks["stopped"] = time.monotonic()
-                second.start()
-
-        async def scenario() -> Collected:
-            feed = asyncio.create_task(
-                produce_paced(kafka, [(i.encode(), v) for i, v in articles], chunk=50, pause=0.5)
-            )
-            got = await collect_settled(
-                kafka,
-                start_at,
-                lambda c: len(enriched_ids(c, tag)) >= N_ARTICLES,
-                timeout=240,
-                quiet=5.0,
-                on_batch=stop_once_output_began,
-            )
-            await feed
-            return got
-
-        got = run(scenario())
-        assert "stopped" in marks, f"no output before the timeout:\n{first.log_tail()}"
-        assert second.alive(), second.log_tail()
-    finally:
-        first.kill()
-        second.stop()
+    done = interrupted_mid_stream(kafka, logs, tag, stop)
+    first = done.first
     dead = [
         (d.get("code"), d.get("message"))
-        for d in got.on(catalog.DEADLETTER.name)
+        for d in done.got.on(catalog.DEADLETTER.name)
         if tag.encode() in base64.b64decode(str(d.get("raw_b64") or ""))
     ]
     assert not dead, f"articles dead-lettered when the worker stopped: {dead[:5]}\n{first.log_tail(80)}"
     # the NLP process finished its batches (it ignores the group's SIGTERM; the worker stops it)
     stopping = first.log_path.read_text("utf-8", "replace").split("Signal received", 1)[-1]
     assert "enriching one by one" not in stopping and "starting a new one" not in stopping, first.log_tail(80)
-    check(tally(got, ids), f"stop-{signalled}", second.log_tail())
+    check(tally(done.got, done.ids), f"stop-{signalled}", done.second.log_tail())
 
 
 @pytest.fixture
