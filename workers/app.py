@@ -112,10 +112,11 @@ class WirewatchApp:
 class InFlight:
     """A batch of the enrich agent between its submission and its acks."""
 
-    events: list[faust.EventT[bytes]]
+    events: list[faust.EventT[bytes]]  # to enrich
     raws: list[bytes]
-    future: asyncio.Future[Enriched]
+    future: asyncio.Future[Enriched] | None  # None: nothing to enrich
     slot: asyncio.Semaphore  # released once the batch is acked: two batches in flight at most
+    again: list[faust.EventT[bytes]] = field(default_factory=list)  # copies received already: only acked
 
 
 def create_app(settings: Settings, pipeline: Pipeline | None = None) -> WirewatchApp:
@@ -236,10 +237,20 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     continuity = Continuity()
     committed_seen: dict[Any, int | None] = {}  # by the last seek to committed offsets, 0 included
 
-    def watch(event: faust.EventT[bytes]) -> None:
-        """Log where each partition resumes after a rebalance, and any offsets skipped (see continuity.py)."""
+    def watch(event: faust.EventT[bytes]) -> bool:
+        """Whether to process ``event``: False for a copy of a record received already since the
+        rebalance (see continuity.py). Logs where each partition resumes and any offsets skipped."""
         message = event.message
-        step, previous = continuity.see(message.topic, message.partition, message.offset)
+        step, previous, missing = continuity.see(message.topic, message.partition, message.offset)
+        if step is Step.REPLAY:
+            metrics.redelivered(message.topic)
+            if previous != message.offset - 1:  # the first of a run of copies
+                log.info(
+                    "%s[%d]: offset %d and those after it delivered again since the rebalance; "
+                    "the copies already received are skipped",
+                    message.topic, message.partition, message.offset,
+                )
+            return False
         if step is Step.FIRST:
             committed = committed_seen.get(message.tp)
             if committed is None:
@@ -255,20 +266,20 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             else:
                 log.info("%s[%d] resumes at offset %d", message.topic, message.partition, message.offset)
         elif step is Step.GAP:
-            assert previous is not None
-            skipped = message.offset - previous - 1
-            metrics.skipped(message.topic, skipped)
+            metrics.skipped(message.topic, missing)
             log.warning(
                 "%s[%d]: offset %d follows %d: %d records skipped",
-                message.topic, message.partition, message.offset, previous, skipped,
+                message.topic, message.partition, message.offset, previous, missing,
             )
+        return True
 
     @app.agent(raw_topic, name="validate_articles")
     async def validate_articles(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
             raw = event.value if isinstance(event.value, bytes) else b""
             metrics.message_in(catalog.RAW.name)
-            watch(event)
+            if not watch(event):
+                continue  # received already: acked as the stream moves on
             with about(event.key):
                 try:
                     with metrics.stage("validate"):
@@ -292,7 +303,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         async for event in stream.events():
             raw = event.value if isinstance(event.value, bytes) else b""
             metrics.message_in(dedup_spec.name)
-            watch(event)
+            if not watch(event):
+                continue  # received already: acked as the stream moves on
             with about(event.key):
                 try:
                     article = Article.from_value(orjson.loads(raw))
@@ -355,18 +367,21 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         """Publish each batch's results, then ack its events: in the order the batches were taken."""
         while True:
             batch = await in_flight.get()
-            with about([e.key for e in batch.events]):
-                try:
-                    enriched = await batch.future
-                except Exception:
-                    # One bad article must not sink its batch: retry one by one.
-                    log.warning("batch of %d failed; enriching one by one", len(batch.events), exc_info=True)
-                    for event, raw in zip(batch.events, batch.raws, strict=True):
-                        await enrich_alone(event, raw)
-                else:
-                    metrics.stage_took("enrich", enriched.seconds)
-                    await publish(enriched.results, batch.events, batch.raws)
-            for event in batch.events:  # only now may the consumer commit their offsets
+            if batch.future is not None:
+                with about([e.key for e in batch.events]):
+                    try:
+                        enriched = await batch.future
+                    except Exception:
+                        # One bad article must not sink its batch: retry one by one.
+                        log.warning("batch of %d failed; enriching one by one", len(batch.events), exc_info=True)
+                        for event, raw in zip(batch.events, batch.raws, strict=True):
+                            await enrich_alone(event, raw)
+                    else:
+                        metrics.stage_took("enrich", enriched.seconds)
+                        await publish(enriched.results, batch.events, batch.raws)
+            # only now may the consumer commit their offsets; a copy's first one was taken
+            # earlier, so it is acked by now (or just above, in this batch)
+            for event in (*batch.events, *batch.again):
                 await stream.ack(event)
             batch.slot.release()
 
@@ -388,16 +403,19 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 settings.nlp_batch_size, within=settings.nlp_batch_within
             )
             async for taken in batches:
-                events = cast(list[faust.EventT[bytes]], taken)  # noack_take yields the events
+                metrics.message_in(unique_spec.name, len(taken))
+                events: list[faust.EventT[bytes]] = []
+                again: list[faust.EventT[bytes]] = []
+                for event in cast(list[faust.EventT[bytes]], taken):  # noack_take yields the events
+                    (events if watch(event) else again).append(event)
                 raws = [e.value if isinstance(e.value, bytes) else b"" for e in events]
-                metrics.message_in(unique_spec.name, len(events))
-                for event in events:
-                    watch(event)
-                metrics.batch(len(events))
                 await slots.acquire()
-                with about([e.key for e in events]):
-                    future = await nlp.submit(raws)
-                in_flight.put_nowait(InFlight(events, raws, future, slots))
+                future = None
+                if events:
+                    metrics.batch(len(events))
+                    with about([e.key for e in events]):
+                        future = await nlp.submit(raws)
+                in_flight.put_nowait(InFlight(events, raws, future, slots, again))
 
     @app.task  # type: ignore[untyped-decorator]  # faust's decorator is untyped
     async def install_diagnostics() -> None:

@@ -144,6 +144,14 @@ class Metrics:
             ["topic"],
             registry=r,
         )
+        self.redelivered_records = Counter(
+            f"{PREFIX}_redelivered_records",
+            "Copies of records an agent had received already since the last rebalance, skipped (only acked), "
+            "per topic. Faust's seek to the committed offsets at the end of a rebalance sends them; see "
+            "continuity.py.",
+            ["topic"],
+            registry=r,
+        )
         self.models_loaded = Gauge(f"{PREFIX}_models_loaded", "1 once the spaCy models are loaded.", registry=r)
         self.models_load_seconds = Gauge(
             f"{PREFIX}_models_load_seconds", "How long loading the models took.", registry=r
@@ -197,6 +205,9 @@ class Metrics:
 
     def skipped(self, topic: str, n: int) -> None:
         self.skipped_offsets.labels(topic=topic).inc(n)
+
+    def redelivered(self, topic: str) -> None:
+        self.redelivered_records.labels(topic=topic).inc()
 
     def batch(self, size: int) -> None:
         self.batch_size.observe(size)

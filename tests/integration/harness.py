@@ -413,6 +413,17 @@ async def produce_paced(
         await producer.stop()
 
 
+async def committed_offsets(bootstrap: str, group: str, topics: Iterable[str]) -> dict[TopicPartition, int | None]:
+    """The offsets ``group`` has committed on every partition of ``topics`` (None: never)."""
+    parts = await _partitions(bootstrap, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return {tp: await consumer.committed(tp) for tp in parts}
+    finally:
+        await consumer.stop()
+
+
 async def trace_articles(bootstrap: str, app_id: str, ids: Iterable[str], limit: int = 8) -> str:
     """Where ``ids`` went through the app's topics, for a failure message (lost articles).
 
@@ -442,12 +453,7 @@ async def trace_articles(bootstrap: str, app_id: str, ids: Iterable[str], limit:
                     remaining.discard(tp)
     finally:
         await consumer.stop()
-    group = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=app_id, enable_auto_commit=False)
-    await group.start()
-    try:
-        committed = {tp: await group.committed(tp) for tp in parts}
-    finally:
-        await group.stop()
+    committed = await committed_offsets(bootstrap, app_id, topics)
     positions = (f"{tp.topic.removeprefix(app_id)}[{tp.partition}]={committed[tp]}" for tp in sorted(parts) if ends[tp])
     lines = [f"committed: {', '.join(positions)}"]
     lines += [f"{i}: {' '.join(where) or 'on no topic'}" for i, where in sorted(seen.items())]

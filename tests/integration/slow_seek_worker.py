@@ -4,7 +4,10 @@ Used by ``test_recovery_window.py``: after a rebalance, faust-streaming seeks
 the stream partitions to their committed offsets and then empties the agents'
 queues. Holding the seek for ``SLOW_SEEK_SECONDS`` widens the window between
 the two, so a record fetched in it would be dropped every time instead of now
-and then. Nothing else changes.
+and then. ``SLOW_SEEK_BEFORE_SECONDS`` holds it before it starts instead: the
+fetcher then reads the waiting records from the assigned position, and the
+seek to the committed offsets delivers them a second time, every time.
+Nothing else changes.
 
     python -m tests.integration.slow_seek_worker worker ...
 """
@@ -20,6 +23,7 @@ _perform_seek = Consumer.perform_seek
 
 
 async def _slow_perform_seek(self: Consumer) -> None:
+    await asyncio.sleep(float(os.environ.get("SLOW_SEEK_BEFORE_SECONDS", "0")))
     await _perform_seek(self)
     await asyncio.sleep(float(os.environ.get("SLOW_SEEK_SECONDS", "2")))
 

@@ -33,6 +33,7 @@ from .harness import (
     WorkerProcess,
     collect_settled,
     commit_group_at_end,
+    committed_offsets,
     end_offsets,
     new_app_id,
     produce,
@@ -116,6 +117,45 @@ def test_records_fetched_during_the_seek_are_delivered(kafka: str, logs: Path) -
     assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
     assert "records skipped" not in log_text, worker.log_tail(60)
     assert f"{unique_topic}[" in log_text and "resumes at offset" in log_text, "the resume positions are logged"
+
+
+def test_records_fetched_before_the_seek_are_enriched_once(kafka: str, logs: Path) -> None:
+    """Records fetched before Faust's seek to the committed offsets come again after it: enriched once.
+
+    The fetcher reads the waiting records from the position the assignment gave, then the seek
+    sends the partitions back to their committed offsets and the same records arrive a second
+    time. The worker kept both copies, and a restarted worker with a backlog enriched all of it
+    twice (363-388 of 500 articles doubled in ``test_worker_stopped_mid_stream``). Here the seek
+    is held 2 s before it starts, so every waiting record is fetched twice, every time.
+    """
+    tag = f"twice-{uuid.uuid4().hex[:6]}"
+    app_id = new_app_id("twice")
+    run(commit_group_at_end(kafka, app_id))
+    unique_topic = catalog.internal_topics(app_id)[1].name
+    waiting = unique_records(tag, WAITING, seed=9)
+    later = unique_records(f"{tag}-later", LATER, seed=10)
+    ids = [k.decode() for k, _ in waiting + later]
+    seed_changelogs(kafka, app_id, tag, logs)
+    start_at = run(end_offsets(kafka))
+    run(produce(kafka, waiting, topic=unique_topic))
+    worker = WorkerProcess(
+        kafka,
+        app_id,
+        logs,
+        "worker",
+        module="tests.integration.slow_seek_worker",
+        SLOW_SEEK_BEFORE_SECONDS="2",
+        SLOW_SEEK_SECONDS="0",
+    )
+    result, log_text = run_worker(kafka, worker, start_at, later, ids, topic=unique_topic, quiet=5.0)
+    print(f"\n[twice] {result.figures()}")
+    assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
+    assert result.doubled == 0, f"{result.doubled} of {len(ids)} enriched twice\n{worker.log_tail(60)}"
+    assert "delivered again" in log_text, f"the second copies were not seen\n{worker.log_tail(60)}"
+    # the copies were acked: the stopped worker committed every unique partition to its end
+    committed = run(committed_offsets(kafka, app_id, [unique_topic]))
+    ends = run(end_offsets(kafka, [unique_topic]))
+    assert committed == ends, f"committed {committed}, ends {ends}\n{worker.log_tail(60)}"
 
 
 def test_recovery_survives_a_fetch_dropped_after_its_seek(kafka: str, logs: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from types import SimpleNamespace
 
+from hypothesis import given
+from hypothesis import strategies as st
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from workers.continuity import Continuity, Step
+from workers.continuity import Continuity, OffsetRuns, Step
 from workers.recovery import (
     changelog_positions,
     keep_records_fetched_during_seek,
@@ -15,22 +18,57 @@ from workers.recovery import (
 )
 
 
-def test_consecutive_offsets_then_a_gap_then_a_replay() -> None:
+def test_consecutive_offsets_then_a_gap_then_earlier_records() -> None:
     c = Continuity()
-    assert c.see("t", 0, 7) == (Step.FIRST, None)
-    assert c.see("t", 0, 8) == (Step.NEXT, 7)
-    assert c.see("t", 1, 3) == (Step.FIRST, None)  # partitions are independent
-    assert c.see("t", 0, 15) == (Step.GAP, 8)
-    assert (c.gaps, c.skipped) == (1, 6)  # offsets 9..14
-    assert c.see("t", 0, 10) == (Step.REPLAY, 15)
+    assert c.see("t", 0, 7) == (Step.FIRST, None, 0)
+    assert c.see("t", 0, 8) == (Step.NEXT, 7, 0)
+    assert c.see("t", 1, 3) == (Step.FIRST, None, 0)  # partitions are independent
+    assert c.see("t", 0, 15) == (Step.GAP, 8, 6)  # offsets 9..14
     assert (c.gaps, c.skipped) == (1, 6)
+    assert c.see("t", 0, 10) == (Step.EARLIER, 15, 0)  # never received: processed
+    assert c.see("t", 0, 11) == (Step.NEXT, 10, 0)
+    assert (c.gaps, c.skipped, c.replayed) == (1, 6, 0)
 
 
-def test_reset_forgets_positions() -> None:
+def test_copies_received_again_are_replays() -> None:
+    """The seek to the committed offsets delivers again what was fetched before it."""
+    c = Continuity()
+    for offset in range(28, 61):
+        c.see("u", 0, offset)
+    assert [c.see("u", 0, o).step for o in range(28, 61)] == [Step.REPLAY] * 33
+    assert c.see("u", 0, 61) == (Step.NEXT, 60, 0)  # new again, and no gap reported
+    assert (c.replayed, c.gaps) == (33, 0)
+
+
+def test_a_gap_counts_only_offsets_never_received() -> None:
+    c = Continuity()
+    for offset in (5, 6, 7, 20, 21):  # 8..19 missing
+        c.see("t", 0, offset)
+    assert c.skipped == 12
+    for offset in (5, 6):  # copies, then a jump over 7 (received) and 8..19 (not)
+        assert c.see("t", 0, offset).step is Step.REPLAY
+    assert c.see("t", 0, 22) == (Step.GAP, 6, 12)
+
+
+def test_reset_forgets_positions_and_copies() -> None:
     c = Continuity()
     c.see("t", 0, 7)
     c.reset()
-    assert c.see("t", 0, 3) == (Step.FIRST, None)
+    assert c.see("t", 0, 3) == (Step.FIRST, None, 0)
+    assert c.see("t", 0, 7) == (Step.GAP, 3, 3)  # 7 was received before the reset: not a copy now
+
+
+@given(st.lists(st.integers(min_value=0, max_value=60), max_size=80))
+def test_offset_runs_hold_exactly_the_offsets_added(offsets: list[int]) -> None:
+    runs, expected = OffsetRuns(), set()
+    for offset in offsets:
+        assert runs.add(offset) == (offset not in expected)
+        expected.add(offset)
+    assert {o for o in range(62) if o in runs} == expected
+    assert len(runs) == len(expected)
+    pairs = runs.runs()
+    assert all(a < b for a, b in pairs) and all(b1 < a2 for (_, b1), (a2, _) in pairwise(pairs))
+    assert runs.count_in(10, 40) == len({o for o in expected if 10 <= o < 40})
 
 
 def _app_with_a_queue() -> tuple[SimpleNamespace, FlowControlQueue[int]]:
