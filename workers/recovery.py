@@ -29,9 +29,9 @@ were lost (issue 7: one full CI run in two lost a few).
 The records in the queues at step 4 were all fetched after the revocation had
 emptied them, from this assignment, so they are kept: the resume that follows
 ``on_rebalance_complete`` leaves the queues alone. A record fetched before the
-seek completed is fetched again from the committed offset, so it may be
-processed twice, which at-least-once allows (outputs are keyed by article id;
-dedup treats the same id as a replay, not a copy).
+seek completed is fetched again from the committed offset and arrives a
+second time; the agents skip such a copy of a record they received since the
+rebalance and only ack it (``workers/continuity.py``: ``Step.REPLAY``).
 
 Two other fixes were tried and lose records too: stopping the consumer's flow
 during the seek makes Faust discard a fetched batch and re-seek, and aiokafka's

@@ -146,7 +146,13 @@ def test_worker_stopped_mid_stream(kafka: str, logs: Path, signalled: str) -> No
     # the NLP process finished its batches (it ignores the group's SIGTERM; the worker stops it)
     stopping = first.log_path.read_text("utf-8", "replace").split("Signal received", 1)[-1]
     assert "enriching one by one" not in stopping and "starting a new one" not in stopping, first.log_tail(80)
-    check(tally(done.got, done.ids), f"stop-{signalled}", done.second.log_tail())
+    result = tally(done.got, done.ids)
+    check(result, f"stop-{signalled}", done.second.log_tail())
+    # A stopping worker commits what it published; its successor skips the copies the seek to the
+    # committed offsets sends again. Before that, 363-388 of the 500 were enriched twice in half the
+    # runs. At most the two batches in flight at the signal may come again.
+    in_flight = 2 * Settings().nlp_batch_size
+    assert result.doubled <= in_flight, f"{result.doubled} enriched twice\n{done.second.log_tail(80)}"
 
 
 @pytest.fixture
