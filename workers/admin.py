@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +18,16 @@ from topics.catalog import TopicSpec, catalog_for
 
 from .settings import Settings
 
-__all__ = ["TopicOutcome", "create_topics", "size_note", "start_group_at_end", "topic_partitions"]
+__all__ = [
+    "TopicOutcome",
+    "create_topics",
+    "provision_at_start",
+    "size_note",
+    "start_group_at_end",
+    "topic_partitions",
+]
+
+log = logging.getLogger("wirewatch.admin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +107,34 @@ async def create_topics(settings: Settings, specs: Sequence[TopicSpec] | None = 
         return outcomes
     finally:
         await admin.close()
+
+
+def provision_at_start(settings: Settings, timeout: float = 15.0) -> list[TopicOutcome] | None:
+    """Create the catalog's missing topics before a worker subscribes (``WIREWATCH_CREATE_TOPICS``).
+
+    Without it, a worker started on a new broker before ``news.articles.raw.v1``
+    existed read nothing until its consumer next refreshed its metadata (five
+    minutes by default). Logs what it created and any size note. Never raises:
+    where topics may not be created (an ACL, a broker not up yet), it logs why
+    and the worker goes on; it reads a topic created later within
+    ``WIREWATCH_TOPIC_METADATA_MAX_AGE`` seconds. Returns None when it could not.
+    """
+    try:
+        outcomes = asyncio.run(asyncio.wait_for(create_topics(settings), timeout))
+    except Exception as exc:  # the broker decides (authorization, not reachable): not fatal here
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        log.warning(
+            "could not create the catalog's missing topics (%s); the worker reads each topic once it exists "
+            "(`wirewatch topics create` creates them)",
+            reason,
+        )
+        return None
+    for outcome in outcomes:
+        if outcome.created:
+            log.info("created topic %s (%d partitions)", outcome.name, outcome.partitions)
+        if outcome.note:
+            log.warning("topic %s: %s", outcome.name, outcome.note)
+    return outcomes
 
 
 async def topic_partitions(bootstrap: list[str], topics: Sequence[str], **client: object) -> list[TopicPartition]:

@@ -130,6 +130,13 @@ def worker(
     if log_json:
         overrides["log_json"] = True
     settings = _settings(bootstrap, **overrides)
+    if settings.create_topics:
+        import logging.config
+
+        from .admin import provision_at_start
+
+        logging.config.dictConfig(logging_config(settings.log_level, settings.log_json))
+        provision_at_start(settings)
     ww = create_app(settings)
     faust.Worker(
         ww.app,

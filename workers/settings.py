@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     # changelogs (the whole window). The copy costs its worker CPU for every
     # article dedup records. README, Performance.
     table_standby_replicas: int = Field(1, ge=0)
+    # The worker creates the catalog's missing topics when it starts (as `wirewatch topics
+    # create` does). Off where the worker may not create topics: it then reads a topic
+    # created later within topic_metadata_max_age seconds. README, Configuration.
+    create_topics: bool = True
+    topic_metadata_max_age: float = Field(30.0, gt=0)
     languages: tuple[str, ...] = ("fr", "en")
     log_level: str = "INFO"
     log_json: bool = False  # JSON lines (one object per record) instead of text

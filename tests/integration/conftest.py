@@ -37,3 +37,15 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def logs(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[LocalKafkaConfig]:
+    """A broker of the test's own, with no topic yet (the test may stop and start it again)."""
+    port, controller_port = free_ports(2)
+    config = LocalKafkaConfig(port=port, controller_port=controller_port, state_dir=tmp_path / "kafka")
+    start(config, timeout=120)
+    try:
+        yield config
+    finally:
+        stop(config)

@@ -14,7 +14,7 @@ import base64
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,6 @@ from .harness import (
     collect_settled,
     commit_group_at_end,
     end_offsets,
-    free_ports,
     new_app_id,
     produce,
     produce_paced,
@@ -153,18 +152,6 @@ def test_worker_stopped_mid_stream(kafka: str, logs: Path, signalled: str) -> No
     # runs. At most the two batches in flight at the signal may come again.
     in_flight = 2 * Settings().nlp_batch_size
     assert result.doubled <= in_flight, f"{result.doubled} enriched twice\n{done.second.log_tail(80)}"
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[LocalKafkaConfig]:
-    """A broker of this test's own (it gets stopped and started again)."""
-    port, controller_port = free_ports(2)
-    config = LocalKafkaConfig(port=port, controller_port=controller_port, state_dir=tmp_path / "kafka")
-    start(config, timeout=120)
-    try:
-        yield config
-    finally:
-        stop(config)
 
 
 def test_broker_restart_mid_stream(own_broker: LocalKafkaConfig, logs: Path) -> None:
