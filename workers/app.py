@@ -27,15 +27,18 @@ import asyncio
 import logging
 import ssl
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import faust
 import orjson
+from aiokafka.errors import MessageSizeTooLargeError, RecordTooLargeError
 from mode.types.signals import BaseSignalT
 
 from topics import catalog
 from topics.records import Article, DeadLetter, SourcePosition
+from topics.sizes import RECORD_OVERHEAD
 
 from .balance import LeastLoaded
 from .continuity import Continuity, Step
@@ -106,6 +109,24 @@ class WirewatchApp:
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[name] = self.counters.get(name, 0) + n
+
+
+# what aiokafka raises when the broker refuses a record as larger than the topic takes
+_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError)
+
+
+class DeliveryFailed(Exception):
+    """The broker did not take an output record (other than as too large). The enrich agent
+    stops on it without acking the batch: its articles are enriched again after a restart."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One record sent: its topic, its size, and the future of the broker's answer."""
+
+    spec: catalog.TopicSpec
+    size: int
+    future: Awaitable[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,14 +224,18 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         value: dict[str, Any],
         partition: int | None = None,
         encoded: tuple[bytes | None, bytes] | None = None,
-    ) -> None:
+    ) -> Awaitable[Any]:
+        """Send one record; returns its delivery (resolved once the broker has it, or failed)."""
         encoded_key, encoded_value = encoded if encoded is not None else encode(spec, key, value)
-        await topics[spec.name].send(key=encoded_key, value=encoded_value, partition=partition)
+        delivery = await topics[spec.name].send(key=encoded_key, value=encoded_value, partition=partition)
         ww.count(f"out:{spec.name}")
         metrics.sent(spec.name, value)
         _log_output(spec, value)
+        return delivery
 
-    async def internal_error(raw: bytes, key: bytes | None, position: SourcePosition, exc: Exception) -> None:
+    async def internal_error(
+        raw: bytes, key: bytes | None, position: SourcePosition, exc: Exception
+    ) -> Awaitable[Any]:
         """A bug met this record: log it, keep the bytes on the dead-letter topic, go on.
 
         An output over its topic's size limit is not a bug: a dead letter ``output_too_large``.
@@ -230,7 +255,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             value["raw_b64"] = ""
             value["message"] += f" (the original {len(raw)} bytes are not kept: {too_large})"
             encoded = encode(catalog.DEADLETTER, key, value)
-        await send_json(catalog.DEADLETTER, key, value, encoded=encoded)
+        return await send_json(catalog.DEADLETTER, key, value, encoded=encoded)
 
     def where(event: faust.EventT[bytes]) -> SourcePosition:
         message = event.message
@@ -335,23 +360,57 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     async def publish(
         results: list[EnrichedResult], events: list[faust.EventT[bytes]], raws: list[bytes]
     ) -> None:
-        """Send each result's event and alerts; a result too large for its topics becomes a dead letter."""
+        """Send each result's event and alerts, and wait until the broker has them all.
+
+        A result too large for its topics becomes a dead letter, whether the catalog's
+        limit says so before the send or the broker refuses it (a topic created with a
+        smaller max.message.bytes). Any other refusal raises ``DeliveryFailed``: the
+        batch is then never acked, so its articles are enriched again after a restart
+        instead of being committed without their events.
+        """
         pairs = list(zip(events, raws, strict=True))
         by_key = {e.key: (e, raw) for e, raw in pairs if isinstance(e.key, bytes)}
+        sent: list[tuple[faust.EventT[bytes], bytes, list[Delivery]]] = []
         for index, result in enumerate(results):  # one result per event, in order
             article_id = result.event["id"]
+            # dedupe_articles keys each unique record by its article id
+            event, raw = by_key.get(article_id.encode("utf-8")) or pairs[min(index, len(pairs) - 1)]
             with about(article_id):
                 outputs = [(catalog.ENRICHED, article_id, result.event)]
                 outputs += [(catalog.ALERTS, alert.alert_id, alert.to_value()) for alert in result.alerts]
                 try:  # all or nothing: no alerts without their event
                     encoded = [encode(spec, key, value) for spec, key, value in outputs]
                 except OutputTooLarge as exc:
-                    # dedupe_articles keys each unique record by its article id
-                    event, raw = by_key.get(article_id.encode("utf-8")) or pairs[min(index, len(pairs) - 1)]
-                    await internal_error(raw, event.key, where(event), exc)
+                    dead = await internal_error(raw, event.key, where(event), exc)
+                    sent.append((event, raw, [Delivery(catalog.DEADLETTER, 0, dead)]))
                     continue
+                deliveries = []
                 for (spec, key, value), pair in zip(outputs, encoded, strict=True):
-                    await send_json(spec, key, value, encoded=pair)
+                    size = len(pair[0] or b"") + len(pair[1]) + RECORD_OVERHEAD
+                    deliveries.append(Delivery(spec, size, await send_json(spec, key, value, encoded=pair)))
+                sent.append((event, raw, deliveries))
+        for event, raw, deliveries in sent:
+            with about(event.key):
+                await delivered(event, raw, deliveries)
+
+    async def delivered(event: faust.EventT[bytes], raw: bytes, deliveries: list[Delivery]) -> None:
+        """Wait for one article's records; dead-letter it if the broker refused one as too large."""
+        outcomes = await asyncio.gather(*(d.future for d in deliveries), return_exceptions=True)
+        failed = [(d, o) for d, o in zip(deliveries, outcomes, strict=True) if isinstance(o, BaseException)]
+        if not failed:
+            return
+        for delivery, error in failed:
+            if not isinstance(error, _TOO_LARGE) or delivery.spec is catalog.DEADLETTER:
+                topic = delivery.spec.name
+                raise DeliveryFailed(f"the broker did not take a record for {topic}: {error!r}") from error
+        delivery, error = failed[0]
+        limit = delivery.spec.max_message_bytes(sizes) or sizes.producer_max_request_size
+        refused = OutputTooLarge(delivery.spec.name, delivery.size, limit, refused=repr(error))
+        dead = await internal_error(raw, event.key, where(event), refused)
+        try:
+            await dead
+        except Exception as exc:
+            raise DeliveryFailed(f"the broker did not take the dead letter: {exc!r}") from exc
 
     # spaCy runs in a child process by default (workers/nlp_process.py), else in
     # a thread of the worker. Either way the event loop stays free for the other
@@ -362,8 +421,10 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         with about(event.key):
             try:
                 await publish((await (await nlp.submit([raw]))).results, [event], [raw])
+            except DeliveryFailed:
+                raise  # the broker's fault, not the article's
             except Exception as exc:
-                await internal_error(raw, event.key, where(event), exc)
+                await (await internal_error(raw, event.key, where(event), exc))
 
     async def finish_batches(stream: faust.StreamT[bytes], in_flight: asyncio.Queue[InFlight]) -> None:
         """Publish each batch's results, then ack its events: in the order the batches were taken."""

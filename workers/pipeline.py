@@ -122,11 +122,19 @@ class OutputTooLarge(Exception):
     """A stage made a record larger than its topic accepts (topics/sizes.py): the input
     becomes a dead letter ``output_too_large`` instead."""
 
-    def __init__(self, topic: str, size: int, limit: int) -> None:
-        super().__init__(f"the record for {topic} would be {size} bytes, over its limit of {limit}")
-        self.topic, self.size, self.limit = topic, size, limit
+    def __init__(self, topic: str, size: int, limit: int, refused: str = "") -> None:
+        what = f"the broker refused it: {refused}" if refused else f"over its limit of {limit}"
+        super().__init__(f"the record for {topic} would be {size} bytes, {what}")
+        self.topic, self.size, self.limit, self.refused = topic, size, limit, refused
 
     def rejection(self) -> Rejection:
+        if self.refused:  # the topic on the broker takes less than the catalog says
+            return Rejection(
+                "output_too_large",
+                f"the broker refused the record for {self.topic} ({self.size} bytes): {self.refused}; the topic's"
+                f" max.message.bytes is under the catalog's ({self.limit}): `wirewatch topics create` prints the"
+                " command that raises it",
+            )
         return Rejection(
             "output_too_large",
             f"the record for {self.topic} would be {self.size} bytes, over the topic's max.message.bytes"

@@ -26,9 +26,21 @@ from aiokafka.errors import KafkaError
 from topics import catalog
 from topics.schemas import validator_for
 from workers.admin import create_topics
+from workers.localkafka import LocalKafkaConfig
 from workers.settings import Settings
 
-from .harness import Collected, WorkerProcess, collect, commit_group_at_end, end_offsets, new_app_id, produce, run
+from .harness import (
+    Collected,
+    WorkerProcess,
+    collect,
+    collect_settled,
+    commit_group_at_end,
+    committed_offsets,
+    end_offsets,
+    new_app_id,
+    produce,
+    run,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +192,62 @@ def test_topics_create_names_an_existing_topic_whose_limit_is_too_small(kafka: s
     assert f"--entity-name {old.name} --add-config max.message.bytes={wanted}" in outcomes[old.name].note
     again = {o.name: o for o in run(create_topics(settings, [new]))}
     assert "max.message.bytes" not in again[new.name].note  # created with the catalog's limit
+
+
+def test_an_event_the_broker_refuses_as_too_large_becomes_a_dead_letter(
+    own_broker: LocalKafkaConfig, logs: Path
+) -> None:
+    """The enriched topic exists with a smaller max.message.bytes than the catalog's (created by
+    hand, or before the size limits): the broker refuses the large events after they are sent.
+    Before, the worker only logged Faust's warning and committed: those articles were lost. Now
+    each becomes a dead letter ``output_too_large``, and the partitions are committed to their end."""
+    bootstrap = f"127.0.0.1:{own_broker.port}"
+    limit = 16_384
+
+    async def create_small_enriched_topic() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            spec = catalog.ENRICHED
+            config = {**spec.config(), "max.message.bytes": str(limit)}
+            await admin.create_topics([NewTopic(spec.name, spec.partitions, 1, topic_configs=config)])
+        finally:
+            await admin.close()
+
+    run(create_small_enriched_topic())
+    tag = f"refused-{uuid.uuid4().hex[:6]}"
+    app_id = new_app_id("refused")
+    short = [f"{tag}-short-{i}" for i in range(2)]
+    long = [f"{tag}-long-{i}" for i in range(2)]
+    bodies = {i: wire_text(1_500, seed=n) for n, i in enumerate(short)}
+    bodies |= {i: wire_text(40_000, seed=10 + n) for n, i in enumerate(long)}
+    unique_topic = catalog.internal_topics(app_id)[1].name
+
+    def dead_codes(got: Collected) -> dict[str, str]:
+        out = {}
+        for value in got.on(catalog.DEADLETTER.name):
+            raw = base64.b64decode(str(value.get("raw_b64") or ""))
+            out.update({i: f"{value['code']}: {value['message']}" for i in long if i.encode() in raw})
+        return out
+
+    with WorkerProcess(bootstrap, app_id, logs) as worker:
+        worker.wait_ready()
+        log_text = worker.log_path.read_text("utf-8", "replace")
+        assert f"topic {catalog.ENRICHED.name}: max.message.bytes is {limit}" in log_text, worker.log_tail(60)
+        start_at = run(end_offsets(bootstrap))
+        records = [(i.encode(), orjson.dumps({"id": i, "body": b, "language": "en"})) for i, b in bodies.items()]
+        run(produce(bootstrap, records))
+
+        def done(got: Collected) -> bool:
+            enriched = {v.get("id") for v in got.on(catalog.ENRICHED.name)}
+            return set(short) <= enriched and set(long) <= set(dead_codes(got))
+
+        got = run(collect_settled(bootstrap, start_at, done, timeout=120, quiet=3.0))
+    enriched = sorted(str(v.get("id")) for v in got.on(catalog.ENRICHED.name))
+    dead = dead_codes(got)
+    assert enriched == sorted(short), f"enriched {enriched}, dead letters {dead}\n{worker.log_tail(60)}"
+    assert sorted(dead) == sorted(long), f"dead letters {dead}\n{worker.log_tail(60)}"
+    assert all(d.startswith("output_too_large: the broker refused") for d in dead.values()), dead
+    committed = run(committed_offsets(bootstrap, app_id, [unique_topic]))
+    ends = run(end_offsets(bootstrap, [unique_topic]))
+    assert committed == ends, f"committed {committed}, ends {ends}\n{worker.log_tail(60)}"

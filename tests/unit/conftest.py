@@ -28,8 +28,15 @@ def app_for_test_context(settings: Settings, pipeline: Pipeline) -> WirewatchApp
     ww.app.flow_control.resume()
     ww.models_ready.set()
     for topic in ww.topics.values():
-        topic.send = AsyncMock()  # type: ignore[method-assign]
+        topic.send = AsyncMock(side_effect=delivered)  # type: ignore[method-assign]
     return ww
+
+
+def delivered(**_: Any) -> asyncio.Future[None]:
+    """What a topic's send returns: the future of the broker's answer, here already there."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
 
 
 @pytest.fixture

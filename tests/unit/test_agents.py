@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +22,13 @@ DEDUP_TOPIC, UNIQUE_TOPIC = catalog.internal_topics(APP_ID)  # this app's intern
 @pytest.fixture
 def ww(app_under_test: Callable[[str], WirewatchApp]) -> WirewatchApp:
     return app_under_test(APP_ID)
+
+
+def done() -> asyncio.Future[None]:
+    """The broker's answer to a send, already there."""
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
 
 
 def sent(ww: WirewatchApp, spec: catalog.TopicSpec) -> list[tuple[Any, dict[str, Any]]]:
@@ -149,9 +157,10 @@ async def test_enrich_acks_an_article_only_once_its_event_is_sent(
     gate = asyncio.Event()
     sends: list[bytes] = []
 
-    async def held_send(**kwargs: Any) -> None:
+    async def held_send(**kwargs: Any) -> asyncio.Future[None]:
         sends.append(kwargs["key"])
         await gate.wait()  # the producer is slow: the event is not out yet
+        return done()
 
     ww.topics[catalog.ENRICHED.name].send = held_send  # type: ignore[method-assign]
     article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
@@ -187,9 +196,10 @@ async def test_enrich_agent_acks_a_copy_after_its_first_is_out_and_enriches_once
     gate = asyncio.Event()
     sends: list[bytes] = []
 
-    async def held_send(**kwargs: Any) -> None:
+    async def held_send(**kwargs: Any) -> asyncio.Future[None]:
         sends.append(kwargs["key"])
         await gate.wait()
+        return done()
 
     ww.topics[catalog.ENRICHED.name].send = held_send  # type: ignore[method-assign]
     article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
@@ -205,3 +215,49 @@ async def test_enrich_agent_acks_a_copy_after_its_first_is_out_and_enriches_once
         gate.set()
         await wait_until(lambda: first.message.acked and copy.message.acked)
     assert sends == [b"seed"]
+
+
+def refused(error: Exception) -> Any:
+    """A topic's send whose record the broker refuses with ``error``."""
+
+    async def send(**_: Any) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_exception(error)
+        return future
+
+    return send
+
+
+async def test_enrich_dead_letters_an_event_the_broker_refuses_as_too_large(
+    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
+) -> None:
+    """A topic created with a smaller max.message.bytes than the catalog's: a dead letter, not a loss."""
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    ww.topics[catalog.ENRICHED.name].send = refused(MessageSizeTooLargeError())  # type: ignore[method-assign]
+    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
+    assert isinstance(article, Article)
+    async with ww.agents["enrich"].test_context() as agent:
+        event = await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        await wait_until(lambda: event.message.acked)
+    dead = sent(ww, catalog.DEADLETTER)
+    assert [(k, v["code"]) for k, v in dead] == [(b"seed", "output_too_large")]
+    assert "refused" in dead[0][1]["message"] and catalog.ENRICHED.name in dead[0][1]["message"]
+
+
+async def test_enrich_does_not_ack_an_article_whose_event_the_broker_did_not_take(
+    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
+) -> None:
+    """Any other refusal stops the batch unacked: the article is enriched again after a restart."""
+    from aiokafka.errors import TopicAuthorizationFailedError
+
+    ww.topics[catalog.ENRICHED.name].send = refused(TopicAuthorizationFailedError())  # type: ignore[method-assign]
+    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
+    assert isinstance(article, Article)
+    async with ww.agents["enrich"].test_context() as agent:
+        event = await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        await wait_until(lambda: agent.crash_reason is not None)
+        await asyncio.sleep(0.2)
+        assert "DeliveryFailed" in repr(agent.crash_reason)
+        assert not event.message.acked
+    assert not sent(ww, catalog.DEADLETTER), "the article is not at fault"
