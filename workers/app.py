@@ -43,6 +43,7 @@ from topics.sizes import RECORD_OVERHEAD
 from .balance import LeastLoaded
 from .continuity import Continuity, Step
 from .dedup import DedupState
+from .delivery import SendGuard, guard_commits
 from .diagnostics import install_state_dump
 from .fetching import bound_fetch_wait
 from .logs import about
@@ -256,6 +257,21 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             value["message"] += f" (the original {len(raw)} bytes are not kept: {too_large})"
             encoded = encode(catalog.DEADLETTER, key, value)
         return await send_json(catalog.DEADLETTER, key, value, encoded=encoded)
+
+    def refused(topic: str, exc: BaseException) -> None:
+        log.critical(
+            "the broker did not take a record for %s (%r): this worker commits nothing more and stops; "
+            "after a restart it processes the records since its last commit again",
+            topic, exc,
+        )
+        reason = DeliveryFailed(f"the broker did not take a record for {topic}: {exc!r}")
+        stopping.append(asyncio.get_running_loop().create_task(app.crash(reason)))
+
+    stopping: list[asyncio.Task[None]] = []  # the crash task, referenced until it ends
+    # the topics of the agents that ack as their stream moves on (workers/delivery.py)
+    guarded = {dedup_spec.name, unique_spec.name, catalog.DUPLICATES.name, catalog.DEADLETTER.name}
+    send_guard = SendGuard(guarded, refused)
+    app.sensors.add(send_guard)
 
     def where(event: faust.EventT[bytes]) -> SourcePosition:
         message = event.message
@@ -512,6 +528,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
 
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
+        guard_commits(app, send_guard)  # once, before the first assignment (see delivery.py)
         reseek_changelogs_with_streams(app)  # once, before the first assignment (see recovery.py)
         seek_uncommitted_streams_too(app, committed_seen)  # likewise
         if ww.rebalance_started is None:  # for /health: how long this worker has been rebalancing

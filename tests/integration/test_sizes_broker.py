@@ -251,3 +251,49 @@ def test_an_event_the_broker_refuses_as_too_large_becomes_a_dead_letter(
     committed = run(committed_offsets(bootstrap, app_id, [unique_topic]))
     ends = run(end_offsets(bootstrap, [unique_topic]))
     assert committed == ends, f"committed {committed}, ends {ends}\n{worker.log_tail(60)}"
+
+
+def test_a_record_the_broker_refuses_on_an_internal_topic_is_not_committed(
+    own_broker: LocalKafkaConfig, logs: Path
+) -> None:
+    """The validate agent acks as its stream moves on. Its normalised topic exists with a smaller
+    max.message.bytes than the catalog's: the broker refuses the large article's record after
+    the send. Before, Faust only logged it and committed past the article: lost. Now the worker
+    commits nothing more and stops with an error, so a restart reads the article again."""
+    bootstrap = f"127.0.0.1:{own_broker.port}"
+    app_id = new_app_id("guard")
+    normalised = catalog.internal_topics(app_id)[0]
+    limit = 16_384
+
+    async def create_small_normalised_topic() -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            config = {**normalised.config(), "max.message.bytes": str(limit)}
+            await admin.create_topics([NewTopic(normalised.name, normalised.partitions, 1, topic_configs=config)])
+        finally:
+            await admin.close()
+
+    run(create_small_normalised_topic())
+    tag = f"guard-{uuid.uuid4().hex[:6]}"
+    sizes = [1_500, 1_500, 40_000, 1_500]  # the third is refused; all on raw partition 0, offsets 0-3
+    records = [
+        (f"{tag}-{n}".encode(), orjson.dumps({"id": f"{tag}-{n}", "body": wire_text(size, seed=n), "language": "en"}))
+        for n, size in enumerate(sizes)
+    ]
+    worker = WorkerProcess(bootstrap, app_id, logs)
+    with worker:
+        worker.wait_ready()
+        run(produce(bootstrap, records, partition_of=lambda _: 0))
+        deadline = time.monotonic() + 90
+        while worker.alive() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        alive = worker.alive()
+        code = worker.proc.returncode if worker.proc is not None else None
+    log_text = worker.log_path.read_text("utf-8", "replace")
+    assert not alive, f"the worker went on after the broker refused a record\n{worker.log_tail(60)}"
+    assert code not in (0, None), f"exit code {code}\n{worker.log_tail(60)}"
+    assert "commits nothing more and stops" in log_text, worker.log_tail(60)
+    committed = run(committed_offsets(bootstrap, app_id, [catalog.RAW.name]))
+    raw0 = next(offset for tp, offset in committed.items() if tp.partition == 0)
+    assert raw0 is None or raw0 <= 2, f"raw[0] committed at {raw0}: past the refused record (offset 2)"
