@@ -16,9 +16,11 @@ partitions of the unique topic (each article goes to the partition given the
 least text so far, so every worker gets the same share of the work). spaCy
 runs in a child process (``workers/nlp_process.py``), so the event loop is
 never blocked by a batch and runs on another core; the enrich agent keeps two
-batches in flight and acks each once its events are sent.
-``workers/recovery.py`` patches three ways faust-streaming 0.15.3 loses or
-stalls records at the end of a rebalance.
+batches in flight and acks each once the broker has its events; a record the
+broker refuses on another agent's topics stops the worker's commits
+(``workers/delivery.py``). ``workers/recovery.py`` patches three ways
+faust-streaming 0.15.3 loses or stalls records at the end of a rebalance, and
+the agents skip the copies a rebalance sends again (``workers/continuity.py``).
 """
 
 from __future__ import annotations

@@ -194,6 +194,17 @@ def test_topics_create_names_an_existing_topic_whose_limit_is_too_small(kafka: s
     assert "max.message.bytes" not in again[new.name].note  # created with the catalog's limit
 
 
+async def create_with_limit(bootstrap: str, spec: catalog.TopicSpec, limit: int) -> None:
+    """Create ``spec``'s topic as the catalog says, but taking records of at most ``limit`` bytes."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        config = {**spec.config(), "max.message.bytes": str(limit)}
+        await admin.create_topics([NewTopic(spec.name, spec.partitions, 1, topic_configs=config)])
+    finally:
+        await admin.close()
+
+
 def test_an_event_the_broker_refuses_as_too_large_becomes_a_dead_letter(
     own_broker: LocalKafkaConfig, logs: Path
 ) -> None:
@@ -204,17 +215,7 @@ def test_an_event_the_broker_refuses_as_too_large_becomes_a_dead_letter(
     bootstrap = f"127.0.0.1:{own_broker.port}"
     limit = 16_384
 
-    async def create_small_enriched_topic() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            spec = catalog.ENRICHED
-            config = {**spec.config(), "max.message.bytes": str(limit)}
-            await admin.create_topics([NewTopic(spec.name, spec.partitions, 1, topic_configs=config)])
-        finally:
-            await admin.close()
-
-    run(create_small_enriched_topic())
+    run(create_with_limit(bootstrap, catalog.ENRICHED, limit))
     tag = f"refused-{uuid.uuid4().hex[:6]}"
     app_id = new_app_id("refused")
     short = [f"{tag}-short-{i}" for i in range(2)]
@@ -265,16 +266,7 @@ def test_a_record_the_broker_refuses_on_an_internal_topic_is_not_committed(
     normalised = catalog.internal_topics(app_id)[0]
     limit = 16_384
 
-    async def create_small_normalised_topic() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            config = {**normalised.config(), "max.message.bytes": str(limit)}
-            await admin.create_topics([NewTopic(normalised.name, normalised.partitions, 1, topic_configs=config)])
-        finally:
-            await admin.close()
-
-    run(create_small_normalised_topic())
+    run(create_with_limit(bootstrap, normalised, limit))
     tag = f"guard-{uuid.uuid4().hex[:6]}"
     sizes = [1_500, 1_500, 40_000, 1_500]  # the third is refused; all on raw partition 0, offsets 0-3
     records = [

@@ -217,6 +217,14 @@ async def test_enrich_agent_acks_a_copy_after_its_first_is_out_and_enriches_once
     assert sends == [b"seed"]
 
 
+@pytest.fixture
+def seed_unique(pipeline: Pipeline, seed_text: str) -> bytes:
+    """The seed article as the dedup stage writes it to the unique topic."""
+    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
+    assert isinstance(article, Article)
+    return orjson.dumps(article.to_value())
+
+
 def refused(error: Exception) -> Any:
     """A topic's send whose record the broker refuses with ``error``."""
 
@@ -229,16 +237,14 @@ def refused(error: Exception) -> Any:
 
 
 async def test_enrich_dead_letters_an_event_the_broker_refuses_as_too_large(
-    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
+    ww: WirewatchApp, seed_unique: bytes, wait_until: Callable[..., Awaitable[None]]
 ) -> None:
     """A topic created with a smaller max.message.bytes than the catalog's: a dead letter, not a loss."""
     from aiokafka.errors import MessageSizeTooLargeError
 
     ww.topics[catalog.ENRICHED.name].send = refused(MessageSizeTooLargeError())  # type: ignore[method-assign]
-    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
-    assert isinstance(article, Article)
     async with ww.agents["enrich"].test_context() as agent:
-        event = await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        event = await agent.put(seed_unique, key=b"seed")
         await wait_until(lambda: event.message.acked)
     dead = sent(ww, catalog.DEADLETTER)
     assert [(k, v["code"]) for k, v in dead] == [(b"seed", "output_too_large")]
@@ -246,16 +252,14 @@ async def test_enrich_dead_letters_an_event_the_broker_refuses_as_too_large(
 
 
 async def test_enrich_does_not_ack_an_article_whose_event_the_broker_did_not_take(
-    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
+    ww: WirewatchApp, seed_unique: bytes, wait_until: Callable[..., Awaitable[None]]
 ) -> None:
     """Any other refusal stops the batch unacked: the article is enriched again after a restart."""
     from aiokafka.errors import TopicAuthorizationFailedError
 
     ww.topics[catalog.ENRICHED.name].send = refused(TopicAuthorizationFailedError())  # type: ignore[method-assign]
-    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
-    assert isinstance(article, Article)
     async with ww.agents["enrich"].test_context() as agent:
-        event = await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        event = await agent.put(seed_unique, key=b"seed")
         await wait_until(lambda: agent.crash_reason is not None)
         await asyncio.sleep(0.2)
         assert "DeliveryFailed" in repr(agent.crash_reason)
