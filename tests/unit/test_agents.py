@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -148,32 +149,39 @@ async def test_enrich_runs_off_the_event_loop_with_the_articles_in_its_log_conte
     assert ids == ("seed",)
 
 
-async def test_enrich_acks_an_article_only_once_its_event_is_sent(
-    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
-) -> None:
-    """The enrich agent takes batches without acks: until the enriched event is out, the offset stays uncommitted."""
-    import asyncio
+@dataclass
+class HeldSend:
+    """The enriched topic's send, held until ``gate`` is set: the producer is slow, the event not out yet."""
 
-    gate = asyncio.Event()
-    sends: list[bytes] = []
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    keys: list[bytes] = field(default_factory=list)
 
-    async def held_send(**kwargs: Any) -> asyncio.Future[None]:
-        sends.append(kwargs["key"])
-        await gate.wait()  # the producer is slow: the event is not out yet
+    async def __call__(self, **kwargs: Any) -> asyncio.Future[None]:
+        self.keys.append(kwargs["key"])
+        await self.gate.wait()
         return done()
 
-    ww.topics[catalog.ENRICHED.name].send = held_send  # type: ignore[method-assign]
-    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
-    assert isinstance(article, Article)
+
+@pytest.fixture
+def held(ww: WirewatchApp) -> HeldSend:
+    send = HeldSend()
+    ww.topics[catalog.ENRICHED.name].send = send  # type: ignore[method-assign]
+    return send
+
+
+async def test_enrich_acks_an_article_only_once_its_event_is_sent(
+    held: HeldSend, ww: WirewatchApp, seed_unique: bytes, wait_until: Callable[..., Awaitable[None]]
+) -> None:
+    """The enrich agent takes batches without acks: until the enriched event is out, the offset stays uncommitted."""
     async with ww.agents["enrich"].test_context() as agent:
-        event = await agent.put(orjson.dumps(article.to_value()), key=b"seed")
-        second = await agent.put(orjson.dumps({**article.to_value(), "id": "seed-2"}), key=b"seed-2")
-        await wait_until(lambda: sends == [b"seed"])
+        event = await agent.put(seed_unique, key=b"seed")
+        second = await agent.put(orjson.dumps({**orjson.loads(seed_unique), "id": "seed-2"}), key=b"seed-2")
+        await wait_until(lambda: held.keys == [b"seed"])
         await asyncio.sleep(0.2)
         assert not event.message.acked and not second.message.acked
-        gate.set()
+        held.gate.set()
         await wait_until(lambda: event.message.acked and second.message.acked)
-    assert sends == [b"seed", b"seed-2"]
+    assert held.keys == [b"seed", b"seed-2"]
 
 
 async def test_validate_agent_skips_a_copy_of_a_record_it_received(ww: WirewatchApp, seed_text: str) -> None:
@@ -189,32 +197,19 @@ async def test_validate_agent_skips_a_copy_of_a_record_it_received(ww: Wirewatch
 
 
 async def test_enrich_agent_acks_a_copy_after_its_first_is_out_and_enriches_once(
-    ww: WirewatchApp, pipeline: Pipeline, seed_text: str, wait_until: Callable[..., Awaitable[None]]
+    held: HeldSend, ww: WirewatchApp, seed_unique: bytes, wait_until: Callable[..., Awaitable[None]]
 ) -> None:
-    import asyncio
-
-    gate = asyncio.Event()
-    sends: list[bytes] = []
-
-    async def held_send(**kwargs: Any) -> asyncio.Future[None]:
-        sends.append(kwargs["key"])
-        await gate.wait()
-        return done()
-
-    ww.topics[catalog.ENRICHED.name].send = held_send  # type: ignore[method-assign]
-    article = pipeline.validate(orjson.dumps({"id": "seed", "body": seed_text}))
-    assert isinstance(article, Article)
     async with ww.agents["enrich"].test_context() as agent:
-        first = await agent.put(orjson.dumps(article.to_value()), key=b"seed")
+        first = await agent.put(seed_unique, key=b"seed")
         agent.sent_offset = 0
-        copy = await agent.put(orjson.dumps(article.to_value()), key=b"seed")
-        await wait_until(lambda: sends == [b"seed"])
+        copy = await agent.put(seed_unique, key=b"seed")
+        await wait_until(lambda: held.keys == [b"seed"])
         await asyncio.sleep(0.2)
         # acking the copy first would let the commit pass an article whose event is not out
         assert not first.message.acked and not copy.message.acked
-        gate.set()
+        held.gate.set()
         await wait_until(lambda: first.message.acked and copy.message.acked)
-    assert sends == [b"seed"]
+    assert held.keys == [b"seed"]
 
 
 @pytest.fixture
