@@ -40,7 +40,6 @@ from mode.types.signals import BaseSignalT
 
 from topics import catalog
 from topics.records import Article, DeadLetter, SourcePosition
-from topics.sizes import RECORD_OVERHEAD
 
 from .balance import LeastLoaded
 from .continuity import Continuity, Step
@@ -52,7 +51,7 @@ from .logs import about
 from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .nlp_process import Enriched, nlp_runner
 from .normalise import detect_language
-from .pipeline import EnrichedResult, OutputTooLarge, Pipeline, check_record_size, dead_letter
+from .pipeline import EnrichedResult, OutputTooLarge, Pipeline, check_record_size, dead_letter, record_size
 from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams, seek_uncommitted_streams_too
 from .settings import Settings
 from .validate import Rejection
@@ -260,6 +259,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             encoded = encode(catalog.DEADLETTER, key, value)
         return await send_json(catalog.DEADLETTER, key, value, encoded=encoded)
 
+    stopping: list[asyncio.Task[None]] = []  # the crash task, referenced until it ends
+
     def refused(topic: str, exc: BaseException) -> None:
         log.critical(
             "the broker did not take a record for %s (%r): this worker commits nothing more and stops; "
@@ -269,7 +270,6 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         reason = DeliveryFailed(f"the broker did not take a record for {topic}: {exc!r}")
         stopping.append(asyncio.get_running_loop().create_task(app.crash(reason)))
 
-    stopping: list[asyncio.Task[None]] = []  # the crash task, referenced until it ends
     # the topics of the agents that ack as their stream moves on (workers/delivery.py)
     guarded = {dedup_spec.name, unique_spec.name, catalog.DUPLICATES.name, catalog.DEADLETTER.name}
     send_guard = SendGuard(guarded, refused)
@@ -404,8 +404,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                     continue
                 deliveries = []
                 for (spec, key, value), pair in zip(outputs, encoded, strict=True):
-                    size = len(pair[0] or b"") + len(pair[1]) + RECORD_OVERHEAD
-                    deliveries.append(Delivery(spec, size, await send_json(spec, key, value, encoded=pair)))
+                    delivery = await send_json(spec, key, value, encoded=pair)
+                    deliveries.append(Delivery(spec, record_size(*pair), delivery))
                 sent.append((event, raw, deliveries))
         for event, raw, deliveries in sent:
             with about(event.key):
@@ -423,8 +423,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 raise DeliveryFailed(f"the broker did not take a record for {topic}: {error!r}") from error
         delivery, error = failed[0]
         limit = delivery.spec.max_message_bytes(sizes) or sizes.producer_max_request_size
-        refused = OutputTooLarge(delivery.spec.name, delivery.size, limit, refused=repr(error))
-        dead = await internal_error(raw, event.key, where(event), refused)
+        too_large = OutputTooLarge(delivery.spec.name, delivery.size, limit, refused=repr(error))
+        dead = await internal_error(raw, event.key, where(event), too_large)
         try:
             await dead
         except Exception as exc:

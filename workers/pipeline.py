@@ -38,6 +38,7 @@ __all__ = [
     "RawRecord",
     "check_record_size",
     "now_iso",
+    "record_size",
 ]
 
 
@@ -142,9 +143,14 @@ class OutputTooLarge(Exception):
         )
 
 
+def record_size(key: bytes | None, value: bytes) -> int:
+    """Bytes a record takes on a topic: key + value + Kafka's framing (topics/sizes.py)."""
+    return len(key or b"") + len(value) + RECORD_OVERHEAD
+
+
 def check_record_size(topic: str, key: bytes | None, value: bytes, limit: int) -> None:
     """Raise ``OutputTooLarge`` when key + value + Kafka's framing exceed ``limit`` bytes."""
-    size = len(key or b"") + len(value) + RECORD_OVERHEAD
+    size = record_size(key, value)
     if size > limit:
         raise OutputTooLarge(topic, size, limit)
 
