@@ -52,7 +52,13 @@ from .metrics import Metrics, committed_offset, faust_consumer_offsets
 from .nlp_process import Enriched, nlp_runner
 from .normalise import detect_language
 from .pipeline import EnrichedResult, OutputTooLarge, Pipeline, check_record_size, dead_letter, record_size
-from .recovery import keep_records_fetched_during_seek, reseek_changelogs_with_streams, seek_uncommitted_streams_too
+from .recovery import (
+    Fetched,
+    gaps_only_where_never_fetched,
+    keep_records_fetched_during_seek,
+    reseek_changelogs_with_streams,
+    seek_uncommitted_streams_too,
+)
 from .settings import Settings
 from .validate import Rejection
 from .web import install_pages
@@ -530,6 +536,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
 
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
+        fetched.forget(args[0] if args else ())  # Faust sends the revoked set; it forgets their acks and gaps
+        gaps_only_where_never_fetched(app, fetched)  # once, before the first assignment (see recovery.py)
         guard_commits(app, send_guard)  # once, before the first assignment (see delivery.py)
         reseek_changelogs_with_streams(app)  # once, before the first assignment (see recovery.py)
         seek_uncommitted_streams_too(app, committed_seen)  # likewise
@@ -537,6 +545,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             ww.rebalance_started = time.monotonic()
 
     keep_fetched = keep_records_fetched_during_seek(app)
+    fetched = Fetched()  # what the fetcher handed over (see gaps_only_where_never_fetched)
     app.on_rebalance_complete.connect(on_rebalance_complete)
     app.on_partitions_revoked.connect(on_partitions_revoked)
 

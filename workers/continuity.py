@@ -88,6 +88,22 @@ class OffsetRuns:
     def runs(self) -> list[tuple[int, int]]:
         return list(zip(self.starts, self.ends, strict=True))
 
+    def missing_in(self, low: int, high: int) -> list[tuple[int, int]]:
+        """The runs ``[start, end)`` of ``[low, high)`` that the set does not hold, in order."""
+        missing: list[tuple[int, int]] = []
+        at = low
+        for start, end in zip(self.starts, self.ends, strict=True):
+            if end <= at:
+                continue
+            if start >= high:
+                break
+            if start > at:
+                missing.append((at, start))
+            at = end
+        if at < high:
+            missing.append((at, high))
+        return missing
+
 
 @dataclass
 class Continuity:

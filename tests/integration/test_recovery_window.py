@@ -119,6 +119,38 @@ def test_records_fetched_during_the_seek_are_delivered(kafka: str, logs: Path) -
     assert f"{unique_topic}[" in log_text and "resumes at offset" in log_text, "the resume positions are logged"
 
 
+def fetched_twice(
+    kafka: str, logs: Path, name: str, seed: int, **env: str
+) -> tuple[Tally, str, list[tuple[int, int]], list[tuple[int, int]], WorkerProcess]:
+    """40 records wait on the unique topic; a ``slow_seek_worker`` with ``env`` reads them, 10 more
+    come once it is ready, and it is stopped 5 s after the last is out. Returns the tally, its log,
+    and the committed and end offsets of the unique partitions after the stop."""
+    tag = f"{name}-{uuid.uuid4().hex[:6]}"
+    app_id = new_app_id(name)
+    run(commit_group_at_end(kafka, app_id))
+    unique_topic = catalog.internal_topics(app_id)[1].name
+    waiting = unique_records(tag, WAITING, seed=seed)
+    later = unique_records(f"{tag}-later", LATER, seed=seed + 1)
+    ids = [k.decode() for k, _ in waiting + later]
+    seed_changelogs(kafka, app_id, tag, logs)
+    start_at = run(end_offsets(kafka))
+    run(produce(kafka, waiting, topic=unique_topic))
+    worker = WorkerProcess(kafka, app_id, logs, "worker", module="tests.integration.slow_seek_worker", **env)
+    result, log_text = run_worker(kafka, worker, start_at, later, ids, topic=unique_topic, quiet=5.0)
+    committed = run(committed_offsets(kafka, app_id, [unique_topic]))
+    ends = run(end_offsets(kafka, [unique_topic]))
+    print(f"\n[{name}] {result.figures()}")
+    print(f"[{name}] committed {sorted((tp.partition, o) for tp, o in committed.items())}, "
+          f"ends {sorted((tp.partition, o) for tp, o in ends.items())}")
+    return (
+        result,
+        log_text,
+        sorted((tp.partition, o) for tp, o in committed.items()),
+        sorted((tp.partition, o) for tp, o in ends.items()),
+        worker,
+    )
+
+
 def test_records_fetched_before_the_seek_are_enriched_once(kafka: str, logs: Path) -> None:
     """Records fetched before Faust's seek to the committed offsets come again after it: enriched once.
 
@@ -128,37 +160,34 @@ def test_records_fetched_before_the_seek_are_enriched_once(kafka: str, logs: Pat
     twice (363-388 of 500 articles doubled in ``test_worker_stopped_mid_stream``). Here the seek
     is held 2 s before it starts, so every waiting record is fetched twice, every time.
     """
-    tag = f"twice-{uuid.uuid4().hex[:6]}"
-    app_id = new_app_id("twice")
-    run(commit_group_at_end(kafka, app_id))
-    unique_topic = catalog.internal_topics(app_id)[1].name
-    waiting = unique_records(tag, WAITING, seed=9)
-    later = unique_records(f"{tag}-later", LATER, seed=10)
-    ids = [k.decode() for k, _ in waiting + later]
-    seed_changelogs(kafka, app_id, tag, logs)
-    start_at = run(end_offsets(kafka))
-    run(produce(kafka, waiting, topic=unique_topic))
-    worker = WorkerProcess(
-        kafka,
-        app_id,
-        logs,
-        "worker",
-        module="tests.integration.slow_seek_worker",
-        SLOW_SEEK_BEFORE_SECONDS="2",
-        SLOW_SEEK_SECONDS="0",
+    result, log_text, committed, ends, worker = fetched_twice(
+        kafka, logs, "twice", 9, SLOW_SEEK_BEFORE_SECONDS="2", SLOW_SEEK_SECONDS="0"
     )
-    result, log_text = run_worker(kafka, worker, start_at, later, ids, topic=unique_topic, quiet=5.0)
-    print(f"\n[twice] {result.figures()}")
-    assert not result.lost, f"{len(result.lost)} of {len(ids)} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
-    assert result.doubled == 0, f"{result.doubled} of {len(ids)} enriched twice\n{worker.log_tail(60)}"
+    ids = WAITING + LATER
+    assert not result.lost, f"{len(result.lost)} of {ids} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
+    assert result.doubled == 0, f"{result.doubled} of {ids} enriched twice\n{worker.log_tail(60)}"
     assert "delivered again" in log_text, f"the second copies were not seen\n{worker.log_tail(60)}"
-    # Not asserted: that the stopped worker committed every unique partition to its end. In one
-    # run of four it had not (committed 7/6/9/6 against ends 16/12/9/18, nothing lost or doubled):
-    # a commit that stalls after copies, not understood yet; printed to be watched.
-    committed = run(committed_offsets(kafka, app_id, [unique_topic]))
-    ends = run(end_offsets(kafka, [unique_topic]))
-    print(f"[twice] committed {sorted((tp.partition, o) for tp, o in committed.items())}, "
-          f"ends {sorted((tp.partition, o) for tp, o in ends.items())}")
+    assert committed == ends, f"committed {committed}, ends {ends}\n{worker.log_tail(60)}"
+
+
+def test_records_fetched_long_before_the_seek_are_committed(kafka: str, logs: Path) -> None:
+    """After the seek, copies that begin past the committed offset are no gap: commits reach the end.
+
+    With the seek held 30 s and each commit 1 s slower (a loaded host), the first copy after the
+    seek comes from mid-partition. Faust took the jump from the committed offset to it for a gap
+    of records that would never come, counted those offsets as acked a second time, and then
+    committed one offset per commit: stopped 5 s after the last article was out, the worker had
+    committed 5/6/5/5 of 8/15/15/17 (and 7/6/9/6 of 16/12/9/18 once in CI, with the 2 s hold).
+    ``recovery.gaps_only_where_never_fetched`` counts only offsets never fetched as a gap.
+    """
+    result, log_text, committed, ends, worker = fetched_twice(
+        kafka, logs, "long", 11, SLOW_SEEK_BEFORE_SECONDS="30", SLOW_SEEK_SECONDS="0", SLOW_COMMIT_SECONDS="1"
+    )
+    ids = WAITING + LATER
+    assert not result.lost, f"{len(result.lost)} of {ids} lost, e.g. {result.lost[:3]}\n{worker.log_tail(60)}"
+    assert result.doubled == 0, f"{result.doubled} of {ids} enriched twice\n{worker.log_tail(60)}"
+    assert committed == ends, f"committed {committed}, ends {ends}\n{worker.log_tail(60)}"
+    print(f"[long] jumps back over fetched records: {log_text.count('not counted as a gap')}")
 
 
 def test_recovery_survives_a_fetch_dropped_after_its_seek(kafka: str, logs: Path) -> None:

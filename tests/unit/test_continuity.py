@@ -71,6 +71,17 @@ def test_offset_runs_hold_exactly_the_offsets_added(offsets: list[int]) -> None:
     assert runs.count_in(10, 40) == len({o for o in expected if 10 <= o < 40})
 
 
+@given(st.lists(st.integers(min_value=0, max_value=60), max_size=80), st.integers(0, 62), st.integers(0, 62))
+def test_missing_in_gives_the_offsets_not_held_as_ordered_runs(offsets: list[int], low: int, high: int) -> None:
+    runs = OffsetRuns()
+    for offset in offsets:
+        runs.add(offset)
+    missing = runs.missing_in(low, high)
+    assert [o for start, end in missing for o in range(start, end)] == [o for o in range(low, high) if o not in runs]
+    assert all(start < end for start, end in missing)  # no empty runs
+    assert all(end1 < start2 for (_, end1), (start2, _) in pairwise(missing))  # separated: maximal runs
+
+
 def _app_with_a_queue() -> tuple[SimpleNamespace, FlowControlQueue[int]]:
     flow = FlowControlEvent()
     queue: FlowControlQueue[int] = FlowControlQueue(maxsize=10, flow_control=flow, clear_on_resume=True)
