@@ -8,7 +8,8 @@
   committed at 0, or never, are read again from there (else they are skipped);
 * ``gaps_only_where_never_fetched``: a jump back over records the fetcher
   has already handed over is not a gap in the partition (else the commit crawls
-  one offset per commit and a stopped worker leaves its backlog uncommitted).
+  one offset per commit and a stopped worker leaves its backlog uncommitted),
+  and a record that arrives inside a gap is acked when processed, not before.
 
 Each has a deterministic reproduction in ``tests/integration/test_recovery_window.py``
 that loses or stalls records on every run without it.
@@ -253,6 +254,10 @@ def gaps_only_where_never_fetched(app: Any, fetched: Fetched) -> bool:
     is cut to the offsets before the revealing record that it has not handed
     over since the partition was assigned. A record handed over and then
     dropped unprocessed now holds the commit back instead of being passed.
+    The other way round, a record that arrives after all inside a gap (the
+    seek after a fetch from past the committed offset, ``Step.EARLIER``) is
+    taken out of the gap: it was counted as acked before it was processed, so
+    a commit could pass it while it waited in a queue, and a crash then lost it.
 
     Installed once per consumer, before the first assignment; returns False if it was already.
     """
@@ -263,7 +268,11 @@ def gaps_only_where_never_fetched(app: Any, fetched: Fetched) -> bool:
     callback = consumer.callback
 
     def hand_over(message: Any) -> Any:
-        fetched.add(message.tp, message.offset)
+        tp, offset = message.tp, message.offset
+        fetched.add(tp, offset)
+        gap = consumer._gap.get(tp)
+        if gap and gap.overlaps(offset):  # it came after all: acked when processed, not before
+            gap.chop(offset, offset + 1)
         return callback(message)
 
     async def add_gap_never_fetched(tp: Any, offset_from: int, offset_to: int) -> None:

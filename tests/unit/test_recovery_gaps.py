@@ -112,3 +112,22 @@ async def test_a_revoked_partition_is_forgotten(app: faust.App) -> None:
     consumer._committed_offset[tp] = 1
     await consumer._add_gap(tp, 2, 8)
     assert sorted((i.begin, i.end) for i in consumer._gap[tp]) == [(2, 8)]  # 2-7: not 8, the record seen
+
+
+async def test_a_record_that_comes_inside_a_gap_is_committed_only_once_processed(app: faust.App) -> None:
+    """Records 6-13 were taken for a gap, then the seek brings them: each is acked when processed."""
+    fetched = Fetched()
+    consumer = app.consumer
+    gaps_only_where_never_fetched(app, fetched)
+    consumer._committed_offset[tp] = 1
+    first = [await receive(consumer, offset) for offset in range(1, 6)]
+    await consumer._add_gap(tp, 6, 14)
+    first.append(await receive(consumer, 14))
+    earlier = [await receive(consumer, offset) for offset in range(6, 14)]  # after the seek
+    for message in first + earlier[:3]:  # 6, 7 and 8 processed; 9-13 still queued
+        message.ack(consumer)
+    assert commit_passes(consumer, 9) == 1
+    assert commit_passes(consumer, 15, most=5) == 6  # not reached: 9-13 wait in a queue, unprocessed
+    for message in earlier[3:]:
+        message.ack(consumer)
+    assert commit_passes(consumer, 15) == 1
