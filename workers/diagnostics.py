@@ -6,6 +6,11 @@ WARNING on ``wirewatch.diagnostics``, what decides whether records flow:
 * Faust's side: the assignment, the partitions it treats as active or paused,
   whether its flow is running, table recovery's state, and how many records
   wait in each agent's queue;
+* Faust's commit bookkeeping, per partition with acks pending: the offset
+  it last committed, the last offset its fetcher read, the acked offsets as
+  runs (a commit goes up to the end of the first run that starts at the
+  committed offset), any offset acked twice, and the gaps it counts as acked;
+  a partition whose commit stands still shows here why;
 * aiokafka's side (its consumer runs in its own thread): for each assigned
   partition, whether it is paused, its fetch position and its high watermark,
   the fetcher's buffered partitions and whether its fetch task is alive;
@@ -34,7 +39,7 @@ from mode.utils.logging import cry
 if TYPE_CHECKING:
     from .nlp_process import NlpRunner
 
-__all__ = ["consumer_state", "install_state_dump"]
+__all__ = ["consumer_state", "install_state_dump", "offset_runs"]
 
 log = logging.getLogger("wirewatch.diagnostics")
 
@@ -47,6 +52,20 @@ def _tps(tps: Any) -> str:
     if tps is None:
         return "None"
     return ", ".join(sorted(_tp(tp) for tp in tps)) or "-"
+
+
+def offset_runs(offsets: Any, most: int = 6) -> str:
+    """``offsets`` as sorted runs, ``"9-11, 13, 15-16"``; past ``most`` runs, how many more."""
+    runs: list[list[int]] = []
+    for offset in sorted(set(offsets)):
+        if runs and offset == runs[-1][1] + 1:
+            runs[-1][1] = offset
+        else:
+            runs.append([offset, offset])
+    shown = [f"{a}-{b}" if b > a else f"{a}" for a, b in runs[:most]]
+    if len(runs) > most:
+        shown.append(f"... {len(runs) - most} more runs")
+    return ", ".join(shown) or "-"
 
 
 def _guard(lines: list[str], label: str, fn: Any) -> None:
@@ -77,6 +96,22 @@ def consumer_state(app: Any) -> str:
             f" remaining={ {_tp(tp): n for tp, n in recovery.active_remaining().items() if n} }"
         )
 
+    def commits() -> None:
+        pending = [tp for tp, acked in consumer._acked.items() if acked] + [
+            tp for tp, gap in consumer._gap.items() if gap and not consumer._acked.get(tp)
+        ]
+        lines.append(f"commits pending: {len(pending)} partitions")
+        for tp in sorted(pending, key=_tp):
+            acked = list(consumer._acked.get(tp, ()))
+            repeated = len(acked) - len(set(acked))
+            gap = sorted((i.begin, i.end - 1) for i in consumer._gap.get(tp, ()))
+            lines.append(
+                f"  {_tp(tp)}: committed={consumer._committed_offset.get(tp)}"
+                f" read={consumer._read_offset.get(tp)} acked={offset_runs(acked)}"
+                + (f" acked twice={repeated}" if repeated else "")
+                + (f" gaps={', '.join(f'{a}-{b}' for a, b in gap)}" if gap else "")
+            )
+
     def queues() -> None:
         sizes = []
         for channel in list(app.topics._topics):
@@ -106,6 +141,7 @@ def consumer_state(app: Any) -> str:
         lines.append(f"aiokafka fetcher: buffered={_tps(fetcher._records.keys())} task={status}")
 
     _guard(lines, "faust consumer", faust_side)
+    _guard(lines, "commits", commits)
     _guard(lines, "recovery", recovery_side)
     _guard(lines, "queues", queues)
     _guard(lines, "aiokafka consumer", aiokafka_side)
