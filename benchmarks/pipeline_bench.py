@@ -36,8 +36,11 @@ They then take turns in rounds (``--rounds``, default 3), each round over N new
 articles, in the order a-a2-b-c, then c-b-a2-a, and so on: each ratio is taken
 within a round, between passes that ran side by side, and the figure checked
 against its target is the median over the rounds (pooled ratios are reported
-too). What waits idles meanwhile: (a)'s process blocks on a read, the idle
-workers fetch every 0.2 s; their CPU is in each phase's ``cpu_seconds``.
+too). What waits takes no CPU meanwhile: (a)'s process blocks on a read, and
+the workers of the other group are stopped (SIGSTOP) until their turn; idle,
+they would fetch five times a second and run Faust's timers on the cores the
+running phase needs (1.4-1.6 ms per article of (c) in session 9). Each phase's
+``cpu_seconds`` shows what every process took.
 
 Texts: the development set's bodies (``seeds/eval/articles.jsonl``), normalised,
 near-duplicates among them dropped, then joined two by two within a language
@@ -513,6 +516,12 @@ async def run_articles(
     return first, outcome
 
 
+# A stopped worker sends no heartbeats: its consumer session must outlast the other
+# phases of a round (a few minutes on a slow host), or the group would rebalance
+# when it is continued. The broker allows up to 30 min (group.max.session.timeout.ms).
+PAUSE_SAFE_ENV = {"WIREWATCH_BROKER_SESSION_TIMEOUT": "900", "WIREWATCH_BROKER_REQUEST_TIMEOUT": "900"}
+
+
 @dataclass(frozen=True)
 class WorkerSetup:
     """How the worker subprocesses run: extra WIREWATCH_* variables, and from which tree."""
@@ -560,12 +569,34 @@ class Workers:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.resume()  # a stopped process would hold its SIGTERM until continued
         for proc, name in zip(self.procs, self.names, strict=True):
             proc.stop()
             self.sampler.processes.pop(name, None)
 
     def alive(self) -> bool:
         return all(p.alive() for p in self.procs)
+
+    def _trees(self) -> list[psutil.Process]:
+        """Each worker, then its children (the NLP process)."""
+        trees: list[psutil.Process] = []
+        for proc in self.procs:
+            if proc.alive():
+                assert proc.proc is not None
+                parent = psutil.Process(proc.proc.pid)
+                trees += [parent, *parent.children(recursive=True)]
+        return trees
+
+    def pause(self) -> None:
+        """Stop (SIGSTOP) the workers while another phase runs: idle, they would still
+        fetch five times a second and run Faust's timers, on the cores that phase needs
+        (their consumer session outlasts the pause: ``PAUSE_SAFE_ENV``)."""
+        for proc in self._trees():
+            proc.suspend()
+
+    def resume(self) -> None:
+        for proc in reversed(self._trees()):
+            proc.resume()
 
 
 def warm_up(bootstrap: str, workers: Workers, warmup: Sequence[BenchArticle]) -> None:
@@ -860,9 +891,9 @@ def broker_runs(
     back to back over the same texts, in the order a-a2-b-c, then c-b-a2-a in
     the next round, and so on: this host's speed moves by tens of per
     cent within minutes, and a ratio of two passes measured side by side, taken
-    over several rounds, is what holds still. What waits idles: (a)'s process
-    blocks on a read, idle workers fetch every 0.2 s (each phase reports the
-    CPU that all of them took).
+    over several rounds, is what holds still. What waits takes no CPU: (a)'s
+    process blocks on a read, the other group's workers are stopped
+    (``Workers.pause``; each phase reports the CPU that every process took).
     """
     from workers.localkafka import kafka_version
 
@@ -884,12 +915,24 @@ def broker_runs(
                 warm_up(broker_b.bootstrap, one, warmup)
                 warm_up(broker_c.bootstrap, two, warmup)
 
+                def only(running: Workers | None) -> None:
+                    """Continue ``running`` (if any) and stop the other group; then let it settle."""
+                    for group in (one, two):
+                        if group is not running:
+                            group.pause()
+                    if running is not None:
+                        running.resume()
+                    time.sleep(1.0)
+
                 def phase_run(phase: str, tag: str, texts: Sequence[BenchArticle]) -> dict[str, Any]:
                     if phase == "a":
+                        only(None)
                         return baseline.run(texts)
                     if phase == "a2":
+                        only(None)
                         return pair_pass((baseline, second), texts)
                     broker, workers = (broker_b, one) if phase == "b" else (broker_c, two)
+                    only(workers)
                     return measured_run(broker.bootstrap, sampler, workers, f"{workers.app_id}-{tag}", texts)
 
                 for r, texts in enumerate(rounds):
@@ -911,7 +954,8 @@ def broker_runs(
                 bs = [rr["b"]["articles_per_s"] for rr in out["rounds"]]
                 half = latency_rate or statistics.median(bs) / 2
                 progress(f"(d) latency, worker of (b), {len(latency_articles)} other articles at {half:.1f}/s")
-                time.sleep(2.0)
+                only(one)
+                time.sleep(1.0)
                 out["latency_half_rate"] = measured_run(
                     broker_b.bootstrap, sampler, one, f"{one.app_id}-lat", latency_articles, rate=half
                 )
@@ -1170,6 +1214,7 @@ def main() -> None:
         env={  # explicit, so the harness's test value (0.1 s) does not apply
             "WIREWATCH_NLP_BATCH_SIZE": str(settings.nlp_batch_size),
             "WIREWATCH_NLP_BATCH_WITHIN": str(settings.nlp_batch_within),
+            **PAUSE_SAFE_ENV,
             **dict(item.split("=", 1) for item in args.worker_env),
         },
         root=args.worker_root.resolve(),

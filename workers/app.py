@@ -174,6 +174,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         broker_session_timeout=settings.broker_session_timeout,
         broker_heartbeat_interval=settings.broker_heartbeat_interval,
         broker_rebalance_timeout=settings.broker_rebalance_timeout,
+        broker_request_timeout=settings.broker_request_timeout,
         # a topic created after the worker subscribed is read within this (aiokafka: 5 min)
         consumer_metadata_max_age_ms=int(settings.topic_metadata_max_age * 1000),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from topics.sizes import MessageSizes, message_sizes
@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     broker_session_timeout: float = 60.0
     broker_heartbeat_interval: float = 3.0
     broker_rebalance_timeout: float = 60.0
+    # How long the worker waits for the broker's answer to a request (Faust's default);
+    # at least the session timeout, which a group join may take.
+    broker_request_timeout: float = Field(90.0, gt=0)
     topic_replication_factor: int = 1  # 3 on a production cluster
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     # Articles per enrich batch (one nlp.pipe call per language): ~0.6 s of spaCy for
@@ -129,6 +132,15 @@ class Settings(BaseSettings):
     minhash_num_perm: int = 128
     minhash_threshold: float = 0.7
     shingle_words: int = 5
+
+    @model_validator(mode="after")
+    def _request_outlasts_session(self) -> Settings:
+        if self.broker_session_timeout > self.broker_request_timeout:
+            raise ValueError(
+                f"WIREWATCH_BROKER_SESSION_TIMEOUT ({self.broker_session_timeout:g} s) cannot be longer than "
+                f"WIREWATCH_BROKER_REQUEST_TIMEOUT ({self.broker_request_timeout:g} s): raise the request timeout too"
+            )
+        return self
 
     def message_sizes(self) -> MessageSizes:
         """Each topic's max.message.bytes and the producers' request size, from ``record_max_bytes``."""
