@@ -268,6 +268,10 @@ def _server_properties(cfg: LocalKafkaConfig) -> str:
         # handing each request on (defaults 3 and 8) cost less CPU
         "num.network.threads=1",
         "num.io.threads=2",
+        # the controller appends a no-op record to the metadata log every 500 ms by default
+        # (KIP-835: a liveness signal for other nodes); a single node has none to tell, and
+        # without them the idle broker took 1.0% of a core instead of 1.6% (session 14)
+        "metadata.max.idle.interval.ms=0",
     ]
     if cfg.sasl_port is not None:
         listeners.append(f"SASL_PLAINTEXT://127.0.0.1:{cfg.sasl_port}")
