@@ -373,9 +373,12 @@ def _entities_by_sentence(
 
 
 def _near(near: Near, lexicon: dict[str, list[Hit]]) -> list[Anchors]:
-    groups = [lexicon.get(key, []) for key in near.lexicons]
-    if not all(groups):
-        return []
+    groups = []
+    for key in near.lexicons:
+        hits = lexicon.get(key)
+        if not hits:  # most sentences: stop at the first lexicon they lack
+            return []
+        groups.append(hits)
     solve = _ordered_windows if near.ordered else _unordered_windows
     windows = solve(groups, near.window)
     out: dict[Anchors, None] = {}  # ordered and duplicate-free in linear time
