@@ -9,9 +9,10 @@ wirewatch.articles.unique.v1 ──enrich_articles (NLP process)──► news.a
 ```
 
 Dedup runs on ONE partition so every article is compared with every earlier
-one, whichever raw partition and worker it came through; its state lives in
-three Faust tables backed by changelog topics. Its cost (under a millisecond
-per article) is far below the NER stage's, which scales out over the
+one, whichever raw partition and worker it came through; its durable state is
+one Faust table backed by a changelog topic (article id -> signature and
+content hash), from which its in-memory indexes are rebuilt. Its cost (under a
+millisecond per article) is far below the NER stage's, which scales out over the
 partitions of the unique topic (each article goes to the partition given the
 least text so far, so every worker gets the same share of the work). spaCy
 runs in a child process (``workers/nlp_process.py``), so the event loop is
@@ -202,15 +203,15 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         pipeline=pipeline if pipeline is not None else Pipeline(settings, load_models=False),
     )
 
-    # Dedup state: one partition, like its source topic (a changelog must match it).
-    # The LSH buckets are derived from the signatures and rebuilt in memory after
-    # each rebalance, before the first article is checked.
-    tables = {
-        name: app.Table(f"dedup-{name}", default=None, partitions=dedup_spec.partitions)
-        for name in ("exact", "signatures")
-    }
-    deduplicator = ww.pipeline.deduplicator(DedupState(exact=tables["exact"], signatures=tables["signatures"]))
-    bands_stale = [True]
+    # Dedup state: one table of one partition, like its source topic (a changelog
+    # must match it), so one changelog record per unique article. The exact index
+    # (content hash -> cluster) and the LSH buckets are derived from the signatures
+    # and rebuilt in memory after each rebalance, before the first article is
+    # checked. (Deployments from before this kept a "dedup-exact" table too; its
+    # changelog topic is no longer read.)
+    signatures = app.Table("dedup-signatures", default=None, partitions=dedup_spec.partitions)
+    deduplicator = ww.pipeline.deduplicator(DedupState(signatures=signatures))
+    index_stale = [True]
 
     raw_topic = topics[catalog.RAW.name]
     dedup_topic = topics[dedup_spec.name]
@@ -361,12 +362,16 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 try:
                     article = Article.from_value(orjson.loads(raw))
                     now = time.time()
-                    if bands_stale[0]:  # tables are recovered by now: streams resume after recovery
+                    if index_stale[0]:  # the table is recovered by now: streams resume after recovery
                         with about(None):
                             started = time.monotonic()
-                            indexed = deduplicator.rebuild_bands(now)
-                            bands_stale[0] = False
-                            log.info("dedup index rebuilt: %d articles in %.2f s", indexed, time.monotonic() - started)
+                            indexed = deduplicator.rebuild_index(now)
+                            index_stale[0] = False
+                            log.info(
+                                "dedup index rebuilt (exact + LSH): %d signatures in %.2f s",
+                                indexed,
+                                time.monotonic() - started,
+                            )
                     with metrics.stage("dedup"):
                         duplicate = Pipeline.dedup(deduplicator, article, now)
                     if duplicate is not None:
@@ -374,11 +379,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                     else:  # every worker gets the same share of the NER work
                         partition = spread.pick(len(article.text))
                         await send_json(unique_spec, article.id, article.to_value(), partition)
-                    if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: tables may change here
+                    if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: the table may change here
                         with about(None):
                             removed = deduplicator.purge(now)
                             last_purge[0] = now
-                            log.info("dedup purge removed %d expired entries", removed)
+                            log.info("dedup purge removed %d expired signatures", removed)
                 except Exception as exc:
                     await internal_error(raw, event.key, where(event), exc)
 
@@ -530,7 +535,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
 
     def on_rebalance_complete(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         ww.assignment_known = True  # for /ready: the group gave this worker its partitions (maybe none)
-        bands_stale[0] = True  # the dedup tables may have moved here or changed elsewhere
+        index_stale[0] = True  # the dedup table may have moved here or changed elsewhere
         continuity.reset()  # partitions resume at their committed offsets from here on
         keep_fetched.arm()  # Faust's next flow_control.resume() must not empty the agents' queues
         ww.rebalance_started = None

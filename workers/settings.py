@@ -98,10 +98,10 @@ class Settings(BaseSettings):
     # fuller produce requests cost the worker and the broker less CPU per article;
     # each hop may wait this long. README, Performance.
     producer_linger: float = Field(0.02, ge=0, le=1.0)
-    # Workers that keep a copy of the dedup tables besides the one that owns them
+    # Workers that keep a copy of the dedup table besides the one that owns it
     # (Faust's table_standby_replicas). With a copy, a worker that takes dedup over
-    # starts at once; without one it first reads the tables back from their
-    # changelogs (the whole window). The copy costs its worker CPU for every
+    # starts at once; without one it first reads the table back from its
+    # changelog (the whole window). The copy costs its worker CPU for every
     # article dedup records. README, Performance.
     table_standby_replicas: int = Field(1, ge=0)
     # The worker creates the catalog's missing topics when it starts (as `wirewatch topics

@@ -97,11 +97,12 @@ def test_copies_on_other_partitions_with_two_workers_are_all_reported(kafka: str
 
 @pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_a_restarted_worker_still_knows_the_original(kafka: str, logs: Path, store: str) -> None:
-    """Original, worker stopped, a new one started, then the copy: memory:// recovers the tables from their
-    changelogs, rocksdb:// (production) from its files on disk."""
+    """Original, worker stopped, a new one started, then an edited and an exact copy: memory:// recovers the
+    signatures table from its changelog, rocksdb:// (production) from its files on disk; the exact index is
+    rebuilt from the signatures, so the exact copy is still found as exact."""
     rng = random.Random(11)
     tag = uuid.uuid4().hex[:6]
-    oid, cid = f"orig-{tag}", f"copy-{tag}"
+    oid, cid, eid = f"orig-{tag}", f"copy-{tag}", f"exact-{tag}"
     text = story(rng)
     app_id = new_app_id("restart")
     run(commit_group_at_end(kafka, app_id))
@@ -116,10 +117,16 @@ def test_a_restarted_worker_still_knows_the_original(kafka: str, logs: Path, sto
     data_dir = str(first.env["WIREWATCH_DATA_DIR"])  # the restarted worker finds the RocksDB files here
     with WorkerProcess(kafka, app_id, logs, "second", WIREWATCH_STORE=store, WIREWATCH_DATA_DIR=data_dir) as second:
         second.wait_ready()
-        copy = variant(text, 2, rng)
-        run(produce(kafka, [(cid.encode(), orjson.dumps({"id": cid, "body": copy, "language": "en"}))]))
-        got = run(collect(kafka, start, lambda c: any(v.get("id") == cid for _, v in c.messages), 180))
+        copies = [(cid, variant(text, 2, rng)), (eid, variant(text, 1, rng))]  # edited, then republished as is
+        run(produce(kafka, [(i.encode(), orjson.dumps({"id": i, "body": b, "language": "en"})) for i, b in copies]))
+
+        def both(c: Collected) -> bool:
+            return {cid, eid} <= {v.get("id") for _, v in c.messages}
+
+        got = run(collect(kafka, start, both, 180))
         assert second.alive(), second.log_tail()
-    verdicts = [v for v in got.on(catalog.DUPLICATES.name) if v["id"] == cid]
-    assert verdicts and verdicts[0]["duplicate_of"] == oid, second.log_tail()
-    assert not [v for v in got.on(catalog.ENRICHED.name) if v["id"] == cid]
+    verdicts = {v["id"]: v for v in got.on(catalog.DUPLICATES.name) if v["id"] in (cid, eid)}
+    assert set(verdicts) == {cid, eid}, second.log_tail()
+    assert (verdicts[cid]["duplicate_of"], verdicts[cid]["method"]) == (oid, "near")
+    assert (verdicts[eid]["duplicate_of"], verdicts[eid]["method"]) == (oid, "exact")
+    assert not [v for v in got.on(catalog.ENRICHED.name) if v["id"] in (cid, eid)]

@@ -9,7 +9,7 @@ was still loading its models and its queue held records (issue 7). The worker
 keeps those records (``workers/recovery.py``).
 
 Here the window is widened on purpose (``slow_seek_worker.py`` holds the seek
-for 2 s) on a restart that must recover the dedup tables (so the fetcher runs
+for 2 s) on a restart that must recover the dedup table (so the fetcher runs
 during the seek), with records already waiting on the unique topic: without
 the fix every one of them is lost, every time.
 """
@@ -60,7 +60,7 @@ def unique_records(tag: str, n: int, seed: int) -> list[tuple[bytes, bytes]]:
 
 
 def seed_changelogs(kafka: str, app_id: str, tag: str, logs: Path) -> None:
-    """A first run that leaves entries in the dedup tables' changelogs.
+    """A first run that leaves entries in the dedup table's changelog.
 
     The next start must then recover them, and Faust's fetcher runs while it
     seeks (the case of a restarted worker or of a survivor taking over).

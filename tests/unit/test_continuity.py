@@ -198,14 +198,14 @@ def _uncommitted_app(committed: dict[_TP, int | None], reset: str = "earliest") 
     return SimpleNamespace(
         consumer=Consumer(),
         calls=calls,
-        tables=SimpleNamespace(changelog_topics={"app-dedup-exact-changelog"}),
+        tables=SimpleNamespace(changelog_topics={"app-dedup-signatures-changelog"}),
         conf=SimpleNamespace(consumer_auto_offset_reset=reset),
     )
 
 
 async def test_stream_partitions_committed_at_zero_or_never_are_sought_too() -> None:
     zero, unset, moved = _TP(("unique", 0)), _TP(("unique", 1)), _TP(("unique", 2))
-    changelog = _TP(("app-dedup-exact-changelog", 0))
+    changelog = _TP(("app-dedup-signatures-changelog", 0))
     app = _uncommitted_app({zero: 0, unset: None, moved: 41, changelog: None})
     assert seek_uncommitted_streams_too(app) is True
     assert seek_uncommitted_streams_too(app) is False  # installed once

@@ -1,18 +1,32 @@
 """Exact and near-duplicate detection over state kept in plain mappings.
 
-The durable state is two ``MutableMapping``s so that the same code runs on
-dicts (the one-process ``enrich`` and the tests) and on Faust tables backed by
-changelog topics (the worker, where a restarted or moved worker gets them back):
+The durable state is one ``MutableMapping`` so that the same code runs on a
+dict (the one-process ``enrich`` and the tests) and on a Faust table backed by
+a changelog topic (the worker, where a restarted or moved worker gets it back):
 
-* ``exact``: content hash -> ``[root_id, seen_at]``
-* ``signatures``: article id -> ``[root_id, seen_at, signature (base64 uint32s)]``
+* ``signatures``: article id -> ``[root_id, seen_at, signature (base64 uint32s), digest]``
 
-The LSH buckets (``bands``: ``"<band>:<band hash>"`` -> ``[[article_id, seen_at], ...]``)
-are derived from the signatures, so they live in memory only and
-``rebuild_bands()`` recomputes them after a restart or a rebalance. Writing
-them to a changelog would cost one Kafka message per band per article (14 at
-the default threshold) for state that can be recomputed in about a second per
-hundred thousand articles.
+where ``digest`` is the content hash of the article's fingerprint. Everything
+else is derived from the signatures, lives in memory only and is recomputed by
+``rebuild_index()`` after a restart or a rebalance:
+
+* ``exact``: digest -> ``[root_id, seen_at]``, the first fresh article with that
+  content (the exact-copy fast path);
+* ``bands``: ``"<band>:<band hash>"`` -> ``[[article_id, seen_at], ...]``, the LSH buckets.
+
+So a unique article costs one changelog record, not one per mapping: writing
+the buckets would cost one Kafka message per band per article (14 at the
+default threshold), and the exact index one more, for state that can be
+recomputed in a few seconds per hundred thousand articles (the exact index adds
+under a tenth to the buckets' cost).
+
+Entries written before the digest was stored have 3 elements
+(``[root_id, seen_at, signature]``; the content hashes were then in a table of
+their own, no longer read). They load and serve near-duplicate detection as
+before but add nothing to the exact index: the first exact copy of such an
+article is reported as a near duplicate with similarity 1.0 (of the same
+cluster), and is recorded with its digest, so the copies after it are exact
+again. Old entries age out of the window like any other.
 
 MinHash signatures come from datasketch, and so do the LSH band/row split for
 the configured threshold (``MinHashLSH``'s false-positive/negative optimum).
@@ -56,13 +70,13 @@ class DedupConfig:
 
 @dataclass(slots=True)
 class DedupState:
-    exact: MutableMapping[str, Any]
-    signatures: MutableMapping[str, Any]
+    signatures: MutableMapping[str, Any]  # the durable state
+    exact: dict[str, list[Any]] = field(default_factory=dict)  # derived, in memory
     bands: dict[str, list[list[Any]]] = field(default_factory=dict)  # derived, in memory
 
     @classmethod
     def in_memory(cls) -> DedupState:
-        return cls(exact={}, signatures={})
+        return cls(signatures={})
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,26 +167,43 @@ class Deduplicator:
     def _record(
         self, article_id: str, root: str, digest: str, signature: np.ndarray, keys: list[str], now: float
     ) -> None:
-        if digest not in self.state.exact or not self._fresh(self.state.exact[digest][1], now):
-            self.state.exact[digest] = [root, now]
-        self.state.signatures[article_id] = [root, now, self._encode(signature)]
+        self.state.signatures[article_id] = [root, now, self._encode(signature), digest]  # the one durable write
+        self._index_exact(digest, root, now)
         for key in keys:
             bucket = [e for e in self.state.bands.get(key, ()) if e[0] != article_id and self._fresh(e[1], now)]
             bucket.append([article_id, now])
             self.state.bands[key] = bucket[-_MAX_BUCKET:]
 
-    def rebuild_bands(self, now: float) -> int:
-        """Recompute the in-memory LSH buckets from the signatures; returns how many were indexed."""
+    def _index_exact(self, digest: str, root: str, seen_at: float) -> None:
+        """The first fresh article with this content stays the entry (checked as of ``seen_at``)."""
+        known = self.state.exact.get(digest)
+        if known is None or not self._fresh(known[1], seen_at):
+            self.state.exact[digest] = [root, seen_at]
+
+    def rebuild_index(self, now: float) -> int:
+        """Recompute the in-memory exact index and LSH buckets from the signatures.
+
+        Entries are replayed oldest first, as ``_record`` saw them; stale ones are
+        skipped, and one without a digest (written before it was stored) goes to
+        the buckets only. Returns how many signatures were indexed.
+
+        The one thing the signatures cannot replay: an id recorded twice (a
+        record delivered again) keeps only its last entry, so its digest's
+        exact entry comes back with that later ``seen_at``.
+        """
+        self.state.exact.clear()
         self.state.bands.clear()
         entries = sorted(
-            ((entry[1], article_id, entry[2]) for article_id, entry in self.state.signatures.items()),
+            ((entry[1], article_id, entry) for article_id, entry in self.state.signatures.items()),
             key=lambda item: (item[0], item[1]),
         )
         indexed = 0
-        for seen_at, article_id, encoded in entries:  # oldest first, as they were recorded
+        for seen_at, article_id, entry in entries:  # oldest first, as they were recorded
             if not self._fresh(seen_at, now):
                 continue
-            for key in self.band_keys(self._decode(encoded)):
+            if len(entry) > 3 and entry[3]:
+                self._index_exact(str(entry[3]), str(entry[0]), seen_at)
+            for key in self.band_keys(self._decode(entry[2])):
                 bucket = self.state.bands.setdefault(key, [])
                 bucket.append([article_id, seen_at])
                 if len(bucket) > _MAX_BUCKET:
@@ -181,16 +212,16 @@ class Deduplicator:
         return indexed
 
     def purge(self, now: float) -> int:
-        """Delete entries older than the window; returns how many were removed."""
-        removed = 0
-        for table in (self.state.exact, self.state.signatures):
-            for key in [k for k, v in table.items() if not self._fresh(v[1], now)]:
-                del table[key]
-                removed += 1
+        """Delete entries older than the window; returns how many signatures (durable entries) were removed."""
+        stale = [k for k, v in self.state.signatures.items() if not self._fresh(v[1], now)]
+        for key in stale:
+            del self.state.signatures[key]
+        for digest in [k for k, v in self.state.exact.items() if not self._fresh(v[1], now)]:
+            del self.state.exact[digest]
         for key, bucket in list(self.state.bands.items()):
             kept = [e for e in bucket if self._fresh(e[1], now)]
             if not kept:
                 del self.state.bands[key]
             elif len(kept) != len(bucket):
                 self.state.bands[key] = kept
-        return removed
+        return len(stale)
