@@ -8,7 +8,7 @@ One run measures, on the same texts:
     ``keep_freed_heap`` keeps it; its page faults are reported);
 (b) ``wirewatch worker`` (one subprocess) end to end: produce N articles to
     ``news.articles.raw.v1``, time from the first produce to the last enriched
-    event read back;
+    event's append time on the broker (read back lazily, ``run_articles``);
 (c) the same with two worker processes;
 (a2) two (a) processes at once, the texts split between them as the dedup
     agent spreads them over the workers: what this host's two cores give bare
