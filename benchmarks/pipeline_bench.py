@@ -661,6 +661,7 @@ def measured_run(
         "cpu_seconds": {name: round(cpu1[name] - cpu0[name], 1) for name in cpu1 if name in cpu0},
         "window_seconds": round(wall, 1),
     }
+    ours = sum(result["cpu_seconds"].values())
     if done:
         # The pass's edges: the pipeline fills (validate, dedup, a first batch) before the
         # first event comes out, and at the end the worker that finishes its partitions
@@ -670,10 +671,8 @@ def measured_run(
         times = sorted(outcome.received.values())
         result["first_enriched_after_s"] = round(times[0] - first, 2)
         if elapsed > 0:
-            used = sum(cpu1[name] - cpu0[name] for name in cpu1 if name in cpu0)
             cores = os.cpu_count() or 1
-            result["cores_idle_share"] = round(max(0.0, 1.0 - used / (cores * elapsed)), 3)
-    ours = sum(result["cpu_seconds"].values())
+            result["cores_idle_share"] = round(max(0.0, 1.0 - ours / (cores * elapsed)), 3)
     worker_cpu = sum(v for k, v in result["cpu_seconds"].items() if k.removesuffix("_nlp") in workers.names)
     # how much of the run each NLP process was busy: near 1, the run went at spaCy's speed
     result["nlp_process_busy"] = {
