@@ -25,6 +25,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # A temp dir of this checkout's own: pytest's shared /tmp/pytest-of-$USER rotation

@@ -27,9 +27,7 @@ def load_schema(file_name: str) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _registry() -> Registry:
     resources_ = [
-        (_BASE + spec.schema, Resource.from_contents(load_schema(spec.schema)))
-        for spec in CATALOG
-        if spec.schema
+        (_BASE + spec.schema, Resource.from_contents(load_schema(spec.schema))) for spec in CATALOG if spec.schema
     ]
     return Registry().with_resources(resources_)
 

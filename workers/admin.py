@@ -163,7 +163,9 @@ async def start_group_at_end(settings: Settings, group: str, topics: Sequence[st
     if not parts:
         return 0
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_list(), group_id=group, enable_auto_commit=False,
+        bootstrap_servers=settings.bootstrap_list(),
+        group_id=group,
+        enable_auto_commit=False,
         **settings.client_kwargs(),
     )
     await consumer.start()

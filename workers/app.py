@@ -243,9 +243,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         _log_output(spec, value)
         return delivery
 
-    async def internal_error(
-        raw: bytes, key: bytes | None, position: SourcePosition, exc: Exception
-    ) -> Awaitable[Any]:
+    async def internal_error(raw: bytes, key: bytes | None, position: SourcePosition, exc: Exception) -> Awaitable[Any]:
         """A bug met this record: log it, keep the bytes on the dead-letter topic, go on.
 
         An output over its topic's size limit is not a bug: a dead letter ``output_too_large``.
@@ -273,7 +271,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         log.critical(
             "the broker did not take a record for %s (%r): this worker commits nothing more and stops; "
             "after a restart it processes the records since its last commit again",
-            topic, exc,
+            topic,
+            exc,
         )
         reason = DeliveryFailed(f"the broker did not take a record for {topic}: {exc!r}")
         stopping.append(asyncio.get_running_loop().create_task(app.crash(reason)))
@@ -301,7 +300,9 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 log.info(
                     "%s[%d]: offset %d and those after it delivered again since the rebalance; "
                     "the copies already received are skipped",
-                    message.topic, message.partition, message.offset,
+                    message.topic,
+                    message.partition,
+                    message.offset,
                 )
             return False
         if step is Step.FIRST:
@@ -314,7 +315,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 log.warning(
                     "%s[%d] resumes at offset %d but the group committed %d: %d records skipped "
                     "(deleted by retention, or not delivered)",
-                    message.topic, message.partition, message.offset, committed, skipped,
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    committed,
+                    skipped,
                 )
             else:
                 log.info("%s[%d] resumes at offset %d", message.topic, message.partition, message.offset)
@@ -322,7 +327,11 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             metrics.skipped(message.topic, missing)
             log.warning(
                 "%s[%d]: offset %d follows %d: %d records skipped",
-                message.topic, message.partition, message.offset, previous, missing,
+                message.topic,
+                message.partition,
+                message.offset,
+                previous,
+                missing,
             )
         return True
 
@@ -387,9 +396,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                 except Exception as exc:
                     await internal_error(raw, event.key, where(event), exc)
 
-    async def publish(
-        results: list[EnrichedResult], events: list[faust.EventT[bytes]], raws: list[bytes]
-    ) -> None:
+    async def publish(results: list[EnrichedResult], events: list[faust.EventT[bytes]], raws: list[bytes]) -> None:
         """Send each result's event and alerts, and wait until the broker has them all.
 
         A result too large for its topics becomes a dead letter, whether the catalog's

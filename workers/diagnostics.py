@@ -129,10 +129,7 @@ def consumer_state(app: Any) -> str:
         for tp in sorted(assignment.tps, key=_tp):
             state = assignment.state_value(tp)
             position = state._position if state.has_valid_position else f"awaiting reset ({state._status.name})"
-            lines.append(
-                f"  {_tp(tp)}: paused={state.paused} position={position}"
-                f" highwater={kafka.highwater(tp)}"
-            )
+            lines.append(f"  {_tp(tp)}: paused={state.paused} position={position} highwater={kafka.highwater(tp)}")
         fetcher = kafka._fetcher
         task = fetcher._fetch_task
         status = "running"

@@ -203,15 +203,11 @@ def ensure_jars(cfg: LocalKafkaConfig, progress: Progress | None = None) -> Path
                 "dependency:copy-dependencies",
                 "-DincludeScope=runtime", f"-DoutputDirectory={tmp}",
             ]  # fmt: skip
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
-            )
+            proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
             jars = sorted(p.name for p in tmp.glob("*.jar"))
             if proc.returncode != 0 or f"kafka_2.13-{version}.jar" not in jars:
                 out = _tail_text(proc.stdout + proc.stderr)
-                raise LocalKafkaError(
-                    f"mvn failed to fetch Kafka {version} (exit {proc.returncode}):\n{out}"
-                )
+                raise LocalKafkaError(f"mvn failed to fetch Kafka {version} (exit {proc.returncode}):\n{out}")
             marker = {"pom_sha256": _pom_digest(), "jars": jars}
             (tmp / _COMPLETE_MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
             if libs.exists():
@@ -329,9 +325,7 @@ def _format_once(cfg: LocalKafkaConfig, libs: Path, java: str, progress: Progres
         return
     for user, password in cfg.scram_users:
         if not (_SCRAM_SAFE.match(user) and _SCRAM_SAFE.match(password)):
-            raise LocalKafkaError(
-                f"SCRAM user {user!r}: names and passwords are limited to [A-Za-z0-9._@+-]"
-            )
+            raise LocalKafkaError(f"SCRAM user {user!r}: names and passwords are limited to [A-Za-z0-9._@+-]")
     if cfg.scram_users and cfg.sasl_port is None:
         raise LocalKafkaError("scram_users given but no sasl_port: nothing would use them")
     if progress:
@@ -343,13 +337,10 @@ def _format_once(cfg: LocalKafkaConfig, libs: Path, java: str, progress: Progres
     ]  # fmt: skip
     for user, password in cfg.scram_users:
         cmd += ["--add-scram", f"SCRAM-SHA-512=[name={user},password={password}]"]
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, timeout=120
-    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, timeout=120)
     if proc.returncode != 0:
         raise LocalKafkaError(
-            f"formatting {_data_dir(cfg)} failed (exit {proc.returncode}):\n"
-            + _tail_text(proc.stdout + proc.stderr)
+            f"formatting {_data_dir(cfg)} failed (exit {proc.returncode}):\n" + _tail_text(proc.stdout + proc.stderr)
         )
     record = {"scram_sha256": digest, "users": [u for u, _ in cfg.scram_users]}
     record_path.write_text(json.dumps(record, indent=1), encoding="utf-8")
@@ -396,9 +387,7 @@ def _cmdline(pid: int) -> list[str]:
         except OSError:
             return []
         return [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
-    out = subprocess.run(
-        ["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False
-    )
+    out = subprocess.run(["ps", "-ww", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False)
     return out.stdout.split()  # macOS and friends: good enough for the membership test below
 
 
@@ -526,8 +515,7 @@ def _wait_answering(
         if (proc.poll() is not None) if proc is not None else not _alive(pid):
             _pid_path(cfg).unlink(missing_ok=True)
             raise LocalKafkaError(
-                f"the Kafka broker (pid {pid}) died during startup; last lines of "
-                f"{_log_path(cfg)}:\n{_log_tail(cfg)}"
+                f"the Kafka broker (pid {pid}) died during startup; last lines of {_log_path(cfg)}:\n{_log_tail(cfg)}"
             )
         if _answering(cfg):
             return BrokerStatus(True, pid, _bootstrap(cfg), True, _log_path(cfg))
@@ -539,9 +527,7 @@ def _wait_answering(
         time.sleep(0.25)
 
 
-def start(
-    cfg: LocalKafkaConfig, timeout: float = 90.0, progress: Progress | None = None
-) -> BrokerStatus:
+def start(cfg: LocalKafkaConfig, timeout: float = 90.0, progress: Progress | None = None) -> BrokerStatus:
     """Start the broker (idempotent) and return once it answers Kafka requests."""
     deadline = time.monotonic() + timeout
     if cfg.sasl_port is None and cfg.scram_users:
@@ -584,9 +570,7 @@ def start(
             "-cp", f"{libs}/*", _MAIN_CLASS, str(_props_path(cfg)),
         ]  # fmt: skip
         if progress:
-            progress(
-                f"starting Kafka {kafka_version()} on {_bootstrap(cfg)} (log: {_log_path(cfg)})"
-            )
+            progress(f"starting Kafka {kafka_version()} on {_bootstrap(cfg)} (log: {_log_path(cfg)})")
         with _log_path(cfg).open("ab") as log:
             log.write(f"\n=== wirewatch localkafka start {time.ctime()}\n".encode())
             log.flush()

@@ -134,8 +134,10 @@ class Metrics:
             registry=r,
         )
         self.batch_size = Histogram(
-            f"{PREFIX}_enrich_batch_size", "Articles per enrich batch (one nlp.pipe call).",
-            buckets=_BATCH_BUCKETS, registry=r,
+            f"{PREFIX}_enrich_batch_size",
+            "Articles per enrich batch (one nlp.pipe call).",
+            buckets=_BATCH_BUCKETS,
+            registry=r,
         )
         self.skipped_offsets = Counter(
             f"{PREFIX}_skipped_offsets",
@@ -163,8 +165,7 @@ class Metrics:
         )
         self.nlp_process_starts = Counter(
             f"{PREFIX}_nlp_process_starts",
-            "NLP child processes started (workers/nlp_process.py): 1, plus one per restart after a crash "
-            "or a timeout.",
+            "NLP child processes started (workers/nlp_process.py): 1, plus one per restart after a crash or a timeout.",
             registry=r,
         )
         self.ready = Gauge(f"{PREFIX}_ready", "1 when /ready answers 200 (see web.py for the checks).", registry=r)

@@ -164,8 +164,7 @@ class NlpPool:
                 module = importlib.import_module(package)
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise PipelineMissingError(
-                    f"spaCy pipeline package {package!r} is not installed; "
-                    "run the README's setup command (make setup)"
+                    f"spaCy pipeline package {package!r} is not installed; run the README's setup command (make setup)"
                 ) from exc
             models[lang] = module.load()
             compact_lemma_tables(models[lang])  # before the next load fills the space it frees

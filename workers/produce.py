@@ -29,9 +29,7 @@ def key_of(value: bytes, fallback: str | None) -> bytes | None:
     return fallback.encode("utf-8") if fallback else None
 
 
-async def produce_files(
-    settings: Settings, inputs: Sequence[Path], topic: str, total: int, console: Console
-) -> int:
+async def produce_files(settings: Settings, inputs: Sequence[Path], topic: str, total: int, console: Console) -> int:
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_list(),
         acks="all",

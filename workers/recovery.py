@@ -205,7 +205,6 @@ def seek_uncommitted_streams_too(app: Any, committed_seen: dict[Any, int | None]
     return True
 
 
-
 @dataclass
 class Fetched:
     """The offsets Faust's fetcher handed over, per partition, since the partition was assigned."""
@@ -281,7 +280,10 @@ def gaps_only_where_never_fetched(app: Any, fetched: Fetched) -> bool:
         if missing != [(offset_from, offset_to)]:
             log.info(
                 "%s[%d]: offsets %d-%d were received already since the assignment: not counted as a gap",
-                tp.topic, tp.partition, offset_from, offset_to - 1,
+                tp.topic,
+                tp.partition,
+                offset_from,
+                offset_to - 1,
             )
         for start, end in missing:
             await add_gap(tp, start, end - 1)  # Faust's end is inclusive

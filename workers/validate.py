@@ -103,9 +103,7 @@ def parse_raw(raw: bytes, limits: Limits) -> RawArticle | Rejection:
     if not raw:
         return Rejection("empty_record", "the record has no bytes")
     if len(raw) > limits.record_max_bytes:
-        return Rejection(
-            "record_too_large", f"record is {len(raw)} bytes, the limit is {limits.record_max_bytes}"
-        )
+        return Rejection("record_too_large", f"record is {len(raw)} bytes, the limit is {limits.record_max_bytes}")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -1,4 +1,5 @@
 """Sanity check for the wirewatch dev set: python seeds/eval/check.py [DIR]"""
+
 import collections
 import json
 import sys

@@ -140,8 +140,10 @@ def fetched_twice(
     committed = run(committed_offsets(kafka, app_id, [unique_topic]))
     ends = run(end_offsets(kafka, [unique_topic]))
     print(f"\n[{name}] {result.figures()}")
-    print(f"[{name}] committed {sorted((tp.partition, o) for tp, o in committed.items())}, "
-          f"ends {sorted((tp.partition, o) for tp, o in ends.items())}")
+    print(
+        f"[{name}] committed {sorted((tp.partition, o) for tp, o in committed.items())}, "
+        f"ends {sorted((tp.partition, o) for tp, o in ends.items())}"
+    )
     return (
         result,
         log_text,

@@ -20,8 +20,11 @@ def test_a_session_longer_than_the_request_timeout_is_refused_with_both_names() 
 
 def test_the_worker_takes_a_longer_session_with_a_longer_request_timeout() -> None:
     settings = Settings(
-        store="memory://", web_enabled=False, app_id="settings-test",
-        broker_session_timeout=600, broker_request_timeout=600,
+        store="memory://",
+        web_enabled=False,
+        app_id="settings-test",
+        broker_session_timeout=600,
+        broker_request_timeout=600,
     )
     app = create_app(settings, pipeline=Pipeline(settings, load_models=False)).app  # type: ignore[attr-defined]
     assert app.conf.broker_session_timeout == 600

@@ -202,9 +202,7 @@ def _list_field(value: Mapping[str, Any], key: str, where: str) -> list[Any]:
     return field_value
 
 
-def _check_ids(
-    articles_path: Path, raw: list[tuple[int, bytes]], labels: list[LabelledArticle]
-) -> None:
+def _check_ids(articles_path: Path, raw: list[tuple[int, bytes]], labels: list[LabelledArticle]) -> None:
     seen: set[str] = set()
     for (lineno, line), label in zip(raw, labels, strict=True):
         if label.id in seen:
@@ -227,8 +225,7 @@ def _check_duplicate_links(labels_path: Path, labels: list[LabelledArticle]) -> 
         first = by_id.get(label.duplicate_of)
         if first is None:
             raise DatasetError(
-                f"{labels_path}: {label.id!r} is a duplicate of {label.duplicate_of!r}, "
-                "which is not in the dataset"
+                f"{labels_path}: {label.id!r} is a duplicate of {label.duplicate_of!r}, which is not in the dataset"
             )
         if first.duplicate_of is not None:
             raise DatasetError(

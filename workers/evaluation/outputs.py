@@ -130,9 +130,7 @@ def _article_id(value: Mapping[str, Any], key: Any) -> str | None:
     return None
 
 
-def _dead_letter_id(
-    value: Mapping[str, Any], key: Any, line_ids: Mapping[bytes, str], known: set[str]
-) -> str | None:
+def _dead_letter_id(value: Mapping[str, Any], key: Any, line_ids: Mapping[bytes, str], known: set[str]) -> str | None:
     """The labelled article a dead letter is about: by its raw bytes, else its key or id."""
     raw: bytes | None = None
     raw_b64 = value.get("raw_b64")

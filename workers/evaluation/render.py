@@ -59,10 +59,7 @@ def render_report(report: EvalReport, console: Console, max_errors: int = 50) ->
     )
     lang = report.language
     console.print(
-        Text(
-            f"Language ({lang.articles} articles): accuracy {_fig(lang.accuracy)} "
-            f"({lang.correct}/{lang.articles})"
-        )
+        Text(f"Language ({lang.articles} articles): accuracy {_fig(lang.accuracy)} ({lang.correct}/{lang.articles})")
     )
     _print_items(console, "Errors", report.errors, ERROR_KINDS, max_errors)
     _print_items(console, "Notes", report.notes, NOTE_KINDS, max_errors)
@@ -84,11 +81,7 @@ def _alert_table(report: EvalReport) -> Table:
 
 def _alert_row(item: AlertTypeScore) -> list[str]:
     # With no true positive there is nothing to judge: show a dash, not 0.000.
-    hedged = (
-        f"{_fig(item.hedged_accuracy)} ({item.hedged_correct}/{item.hedged_total})"
-        if item.hedged_total
-        else "-"
-    )
+    hedged = f"{_fig(item.hedged_accuracy)} ({item.hedged_correct}/{item.hedged_total})" if item.hedged_total else "-"
     return [
         item.type,
         str(item.tp),

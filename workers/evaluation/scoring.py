@@ -42,9 +42,7 @@ def score(dataset: Dataset, outputs: Iterable[Mapping[str, Any]]) -> EvalReport:
     language = _score_language(labels, predictions, errors)
     for label in labels:
         if label.id in predictions.dead_lettered:
-            errors["dead_letter"].append(
-                EvalError("dead_letter", label.id, "went to the dead-letter topic")
-            )
+            errors["dead_letter"].append(EvalError("dead_letter", label.id, "went to the dead-letter topic"))
         elif label.id not in predictions.enriched and label.id not in predictions.duplicate_of:
             errors["no_output"].append(
                 EvalError("no_output", label.id, "no enriched, duplicate or dead-letter message")
@@ -84,9 +82,7 @@ def _gold_alerts(label: LabelledArticle) -> dict[str, list[AlertLabel]]:
     return grouped
 
 
-def _alert_types(
-    labels: Sequence[LabelledArticle], predicted: Iterable[Mapping[str, object]]
-) -> list[str]:
+def _alert_types(labels: Sequence[LabelledArticle], predicted: Iterable[Mapping[str, object]]) -> list[str]:
     """The v1 types first, in their order, then every other type seen, sorted."""
     seen = {alert.type for label in labels for alert in label.alerts}
     for grouped in predicted:
@@ -94,12 +90,8 @@ def _alert_types(
     return [*V1_ALERT_TYPES, *sorted(seen.difference(V1_ALERT_TYPES))]
 
 
-def _score_alerts(
-    labels: Sequence[LabelledArticle], predictions: Predictions, errors: _Errors
-) -> AlertScores:
-    predicted = {
-        label.id: _predicted_alerts(predictions.enriched.get(label.id)) for label in labels
-    }
+def _score_alerts(labels: Sequence[LabelledArticle], predictions: Predictions, errors: _Errors) -> AlertScores:
+    predicted = {label.id: _predicted_alerts(predictions.enriched.get(label.id)) for label in labels}
     types = _alert_types(labels, predicted.values())
     tp: dict[str, int] = dict.fromkeys(types, 0)
     fp, fn, hedged_correct = dict(tp), dict(tp), dict(tp)
@@ -118,9 +110,7 @@ def _score_alerts(
                 if gold_hedged == pred_hedged:
                     hedged_correct[alert_type] += 1
                 else:
-                    errors["hedged_mismatch"].append(
-                        _hedged_error(label.id, alert_type, gold_hedged, pred_alerts)
-                    )
+                    errors["hedged_mismatch"].append(_hedged_error(label.id, alert_type, gold_hedged, pred_alerts))
             elif pred_alerts:
                 fp[alert_type] += 1
                 sentences = [str(a.get("sentence") or "") for a in pred_alerts]
@@ -168,9 +158,7 @@ def _score_alerts(
     )
 
 
-def _hedged_error(
-    article_id: str, alert_type: str, gold: bool, pred_alerts: list[Mapping[str, Any]]
-) -> EvalError:
+def _hedged_error(article_id: str, alert_type: str, gold: bool, pred_alerts: list[Mapping[str, Any]]) -> EvalError:
     # Show the sentence that decided the prediction: an unhedged alert when the
     # prediction is "not hedged", else the first one.
     decisive = next((a for a in pred_alerts if a.get("hedged") is not True), pred_alerts[0])
@@ -204,9 +192,7 @@ def _pairs(n: int) -> int:
     return n * (n - 1) // 2
 
 
-def _score_dedup(
-    labels: Sequence[LabelledArticle], predictions: Predictions, errors: _Errors
-) -> DedupScores:
+def _score_dedup(labels: Sequence[LabelledArticle], predictions: Predictions, errors: _Errors) -> DedupScores:
     parent = {
         article_id: first
         for article_id, first in predictions.duplicate_of.items()
@@ -313,9 +299,7 @@ def _predicted_entities(
     return pairs, names
 
 
-def _score_entities(
-    labels: Sequence[LabelledArticle], predictions: Predictions, errors: _Errors
-) -> EntityScores:
+def _score_entities(labels: Sequence[LabelledArticle], predictions: Predictions, errors: _Errors) -> EntityScores:
     articles = gold_total = pred_total = matched = canonical_gold = canonical_matched = 0
     for label in labels:
         event = predictions.enriched.get(label.id)
@@ -336,13 +320,9 @@ def _score_entities(
         missed = sorted(gold.keys() - pred.keys())
         extra = sorted(pred.keys() - gold.keys())
         if missed:
-            errors["entity_miss"].append(
-                _entity_error("entity_miss", label.id, [(gold[k], k[1]) for k in missed])
-            )
+            errors["entity_miss"].append(_entity_error("entity_miss", label.id, [(gold[k], k[1]) for k in missed]))
         if extra:
-            errors["entity_extra"].append(
-                _entity_error("entity_extra", label.id, [(pred[k], k[1]) for k in extra])
-            )
+            errors["entity_extra"].append(_entity_error("entity_extra", label.id, [(pred[k], k[1]) for k in extra]))
     return EntityScores(
         articles=articles,
         gold=gold_total,
@@ -369,9 +349,7 @@ def _entity_error(kind: str, article_id: str, items: list[tuple[str, str]]) -> E
 # --- language -----------------------------------------------------------------------
 
 
-def _score_language(
-    labels: Sequence[LabelledArticle], predictions: Predictions, errors: _Errors
-) -> LanguageScores:
+def _score_language(labels: Sequence[LabelledArticle], predictions: Predictions, errors: _Errors) -> LanguageScores:
     articles = correct = 0
     for label in labels:
         event = predictions.enriched.get(label.id)
