@@ -452,7 +452,9 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     # spaCy runs in a child process by default (workers/nlp_process.py), else in
     # a thread of the worker. Either way the event loop stays free for the other
     # agents, Kafka and the web pages while a batch is enriched.
-    nlp = nlp_runner(settings, ww.pipeline, on_start=metrics.nlp_process_started)
+    nlp = nlp_runner(
+        settings, ww.pipeline, on_start=metrics.nlp_process_started, on_replaced=metrics.nlp_process_replaced
+    )
 
     async def enrich_alone(event: faust.EventT[bytes], raw: bytes) -> None:
         with about(event.key):

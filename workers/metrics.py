@@ -165,7 +165,13 @@ class Metrics:
         )
         self.nlp_process_starts = Counter(
             f"{PREFIX}_nlp_process_starts",
-            "NLP child processes started (workers/nlp_process.py): 1, plus one per restart after a crash or a timeout.",
+            "NLP child processes started (workers/nlp_process.py): 1, plus one per restart after a crash or a "
+            "timeout, and one per replacement past WIREWATCH_NLP_MAX_RSS_MB.",
+            registry=r,
+        )
+        self.nlp_process_replacements = Counter(
+            f"{PREFIX}_nlp_process_replacements",
+            "NLP child processes replaced because they held more than WIREWATCH_NLP_MAX_RSS_MB after a batch.",
             registry=r,
         )
         self.ready = Gauge(f"{PREFIX}_ready", "1 when /ready answers 200 (see web.py for the checks).", registry=r)
@@ -203,6 +209,9 @@ class Metrics:
 
     def nlp_process_started(self) -> None:
         self.nlp_process_starts.inc()
+
+    def nlp_process_replaced(self) -> None:
+        self.nlp_process_replacements.inc()
 
     def skipped(self, topic: str, n: int) -> None:
         self.skipped_offsets.labels(topic=topic).inc(n)

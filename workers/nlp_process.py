@@ -32,6 +32,13 @@ Failures, and what the worker does (``workers/app.py``):
   then killed): the futures of all its batches raise ``NlpProcessDied`` and the
   next batch starts a new child (its models load again, ~6 s), so the same
   one-by-one retry isolates an article that kills spaCy.
+
+Each answer also carries the child's resident size after the batch. spaCy keeps
+every new word it meets (vocabulary, tokenizer and lemmatizer caches) for the
+life of the process, so on a live feed the child creeps up. Past
+``nlp_max_rss_mb``, the worker lets the child answer the batches it holds,
+closes it and starts a new one before sending the next batch: nothing is
+retried; enrichment pauses while the models load.
 """
 
 from __future__ import annotations
@@ -118,11 +125,16 @@ class NlpRunner(Protocol):
     def dump_stacks(self) -> None: ...
 
 
-def nlp_runner(settings: Settings, pipeline: Pipeline, on_start: Callable[[], None] | None = None) -> NlpRunner:
-    """The runner ``settings`` ask for: the child process (``on_start`` called as each starts), a
-    thread of the worker, or its loop."""
+def nlp_runner(
+    settings: Settings,
+    pipeline: Pipeline,
+    on_start: Callable[[], None] | None = None,
+    on_replaced: Callable[[], None] | None = None,
+) -> NlpRunner:
+    """The runner ``settings`` ask for: the child process (``on_start`` called as each starts,
+    ``on_replaced`` as one is replaced for its size), a thread of the worker, or its loop."""
     if settings.nlp_process:
-        return NlpProcess(settings, on_start)
+        return NlpProcess(settings, on_start, on_replaced)
     return NlpInWorker(pipeline, thread=settings.nlp_thread)
 
 
@@ -177,6 +189,9 @@ class _Child:
         self.last_answer = time.monotonic()  # when the child last answered (or started)
         self.more = asyncio.Event()  # set when a request is sent
         self.reader: asyncio.Task[None] | None = None
+        self.max_rss = 0  # bytes; 0: no limit on this child's size
+        self.rss = 0  # its resident size after its last batch (or once loaded), bytes
+        self.retire = False  # past max_rss: replace it once its batches are answered
 
     @property
     def alive(self) -> bool:
@@ -207,6 +222,16 @@ class _Child:
                 if future.done():  # its waiter went away
                     continue
                 if reply[0] == "ok":
+                    self.rss = reply[2]
+                    if self.max_rss and self.rss > self.max_rss and not self.retire:
+                        self.retire = True
+                        log.info(
+                            "NLP process %d holds %d MB after a batch, over WIREWATCH_NLP_MAX_RSS_MB=%d: "
+                            "it is replaced once its batches are answered (the models load again)",
+                            self.proc.pid,
+                            self.rss >> 20,
+                            self.max_rss >> 20,
+                        )
                     future.set_result(reply[1])
                 else:
                     future.set_exception(NlpError(f"in the NLP process: {reply[1]}\n{reply[2]}"))
@@ -233,9 +258,15 @@ class _Child:
 class NlpProcess:
     """The enrich stage in a child process, restarted when it dies."""
 
-    def __init__(self, settings: Settings, on_start: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_start: Callable[[], None] | None = None,
+        on_replaced: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.on_start = on_start  # called for each child started (the worker's metrics)
+        self.on_replaced = on_replaced  # called for each child replaced for its size
         self.started = 0  # children started so far (1 + restarts)
         self._child: _Child | None = None
         self._starting = asyncio.Lock()
@@ -245,6 +276,12 @@ class NlpProcess:
     def pid(self) -> int | None:
         child = self._child
         return child.proc.pid if child is not None and child.alive else None
+
+    @property
+    def rss_mb(self) -> int | None:
+        """The child's resident size after its last batch (or once loaded), MiB; None if none runs."""
+        child = self._child
+        return child.rss >> 20 if child is not None and child.alive else None
 
     async def start(self) -> None:
         """Start the child if none is running (it has loaded its models when this returns)."""
@@ -294,8 +331,10 @@ class NlpProcess:
             return f"no NLP process running (started {self.started} so far)"
         waiting = len(child.pending)
         silent = f", last answer {time.monotonic() - child.last_answer:.1f} s ago" if waiting else ""
+        limit = f" (limit {child.max_rss >> 20} MB)" if child.max_rss else ""
         return (
             f"NLP process {child.proc.pid}: {waiting} batch(es) in flight{silent}; "
+            f"{child.rss >> 20} MB after its last batch{limit}; "
             f"started {self.started} time(s); timeout {child.timeout:.0f} s"
         )
 
@@ -308,6 +347,9 @@ class NlpProcess:
     async def _running(self) -> _Child:
         async with self._starting:
             child = self._child
+            if child is not None and child.alive and child.retire:
+                await self._replace(child)
+                child = self._child = None
             if child is not None and child.alive:
                 return child
             if self._closed:
@@ -316,6 +358,23 @@ class NlpProcess:
                 log.warning("NLP process %d exited (%s); starting a new one", child.proc.pid, _exit(child.proc))
             self._child = await self._spawn()
             return self._child
+
+    async def _replace(self, child: _Child) -> None:
+        """Let ``child`` answer the batches it holds, then close it (its size is over the limit)."""
+        waiting = list(child.pending)
+        if waiting:
+            await asyncio.wait(waiting)
+        assert child.proc.stdin is not None
+        child.proc.stdin.close()  # the child exits once its stdin is closed
+        try:
+            await asyncio.wait_for(child.proc.wait(), 10.0)
+        except TimeoutError:
+            child.proc.kill()
+            await child.proc.wait()
+        if child.reader is not None:
+            child.reader.cancel()
+        if self.on_replaced is not None:
+            self.on_replaced()
 
     async def _spawn(self) -> _Child:
         started = time.monotonic()
@@ -340,12 +399,24 @@ class NlpProcess:
         if reply[0] != "ready":
             await proc.wait()
             raise NlpProcessDied(f"the NLP process could not load its models: {reply[1]}")
+        child.rss = reply[3]
+        max_rss = self.settings.nlp_max_rss_mb << 20
+        if max_rss and child.rss >= max_rss:
+            log.error(
+                "WIREWATCH_NLP_MAX_RSS_MB=%d is less than the NLP process holds with its models "
+                "loaded (%d MB): it is not replaced for its size",
+                self.settings.nlp_max_rss_mb,
+                child.rss >> 20,
+            )
+        elif max_rss:
+            child.max_rss = max_rss
         child.reader = asyncio.create_task(child.read_answers(), name=f"wirewatch-nlp-{proc.pid}")
         log.info(
-            "NLP process %d ready: models loaded in %.1f s (%.1f s with its start)",
+            "NLP process %d ready: models loaded in %.1f s (%.1f s with its start), %d MB",
             reply[1],
             reply[2],
             time.monotonic() - started,
+            child.rss >> 20,
         )
         return child
 
@@ -386,6 +457,15 @@ def _glibc() -> ctypes.CDLL | None:
         return ctypes.CDLL("libc.so.6")
     except OSError:
         return None  # not glibc: the allocator's defaults stay
+
+
+def _rss_bytes() -> int:
+    """This process's resident size (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _release_free_heap() -> None:
@@ -461,11 +541,11 @@ def child_main() -> int:
         return 1
     _release_free_heap()
     keep_freed_heap(settings.nlp_heap_retain_mb)
-    _write_frame(outbox, ("ready", os.getpid(), time.monotonic() - started))
+    _write_frame(outbox, ("ready", os.getpid(), time.monotonic() - started, _rss_bytes()))
     while (frame := _read_frame(inbox)) is not None:
         raws: list[bytes] = pickle.loads(frame)
         try:
-            reply: tuple[Any, ...] = ("ok", enrich_raw(pipeline, raws))
+            reply: tuple[Any, ...] = ("ok", enrich_raw(pipeline, raws), _rss_bytes())
         except Exception as exc:
             reply = ("error", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         try:

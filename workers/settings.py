@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     # frees and faulted it in again for the next: ~650 page faults and ~1 ms of
     # kernel time per article. 0: glibc's defaults. README, Performance.
     nlp_heap_retain_mb: int = Field(128, ge=0)
+    # MiB the NLP process may hold after a batch before the worker replaces it: spaCy
+    # keeps every new word a feed brings (~0.6 KB each, in its vocabulary and caches)
+    # for the life of the process, so one that runs for weeks creeps up. A busy
+    # process holds ~470 MB on wire copy (365 with its models loaded, plus the heap
+    # kept for the next batch), so 576 leaves ~100 MB for new words. The replacement
+    # loads the models again (~7 s without enrichment on this worker). 0: never
+    # replaced for its size. README, Reliability.
+    nlp_max_rss_mb: int = Field(576, ge=0)
     # With nlp_process off: run each enrich batch in a thread of the worker, so
     # the event loop goes on meanwhile (off: on the loop itself).
     nlp_thread: bool = True

@@ -7,8 +7,11 @@ that leave the process healthy share one.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import random
 import signal
+import string
 import subprocess
 import sys
 import textwrap
@@ -228,3 +231,74 @@ async def test_the_process_keeps_the_heap_a_batch_frees_for_the_next(shared: Nlp
 
 def test_keeping_freed_heap_can_be_turned_off() -> None:
     assert keep_freed_heap(0) is False
+
+
+def made_up_words(batch: int, words: int = 300) -> list[bytes]:
+    """16 articles of words no pipeline has met: each one a new vocabulary entry, as a live feed's
+    names, typos and slugs are. Seeded: the same batch number gives the same words."""
+    rng = random.Random(batch)
+    out = []
+    for i in range(16):
+        text = " ".join("".join(rng.choices(string.ascii_lowercase, k=9)) for _ in range(words)) + "."
+        language = ("fr", "en")[i % 2]
+        out.append(orjson.dumps(Article(id=f"new-{batch}-{i}", text=text, language=language).to_value()))
+    return out
+
+
+async def test_a_limit_below_a_fresh_process_is_refused_with_a_clear_log(caplog: pytest.LogCaptureFixture) -> None:
+    process = NlpProcess(Settings(nlp_max_rss_mb=1))
+    await process.start()
+    try:
+        assert "WIREWATCH_NLP_MAX_RSS_MB=1 is less than the NLP process holds" in caplog.text
+        pid = process.pid
+        for batch in range(2):
+            await (await process.submit(made_up_words(batch)))
+        assert process.pid == pid and process.started == 1, "not replaced after every batch"
+        assert "(limit" not in process.describe()
+    finally:
+        await process.close()
+
+
+async def test_a_process_grown_past_its_limit_is_replaced_between_batches(caplog: pytest.LogCaptureFixture) -> None:
+    """spaCy keeps every new word for the life of the process; past WIREWATCH_NLP_MAX_RSS_MB the worker
+    lets it answer the batches it holds and starts a fresh one before the next: nothing fails."""
+    caplog.set_level(logging.INFO, logger="wirewatch.nlp")
+    warm = NlpProcess(Settings(nlp_max_rss_mb=0))
+    await warm.start()
+    for batch in (1000, 1001):  # the heap a batch takes, kept for the next one (keep_freed_heap)
+        await (await warm.submit(made_up_words(batch)))
+    warm_mb = warm.rss_mb
+    await warm.close()
+    assert warm_mb is not None and warm_mb > 100, "the models are loaded"
+
+    metrics = Metrics()
+    limit = warm_mb + 16
+    process = NlpProcess(
+        Settings(nlp_max_rss_mb=limit), on_start=metrics.nlp_process_started, on_replaced=metrics.nlp_process_replaced
+    )
+    await process.start()
+    try:
+        first = process.pid
+        grown: list[int] = []
+        batch = 0
+        while process.pid == first:
+            assert batch < 80, f"still {process.rss_mb} MB after {batch} batches of new words (limit {limit} MB)"
+            two = [await process.submit(made_up_words(batch)), await process.submit(made_up_words(batch + 1))]
+            for future, n in zip(await asyncio.gather(*two), (batch, batch + 1), strict=True):
+                assert [r.event["id"] for r in future.results] == [f"new-{n}-{i}" for i in range(16)]
+            grown.append(process.rss_mb or 0)
+            batch += 2
+        print(f"warm {warm_mb} MB, limit {limit} MB, after each two batches of new words: {grown}")
+        # the batch that found the process over its limit was answered; the next started a new one
+        assert max(grown) >= limit  # MiB rounded down
+        assert process.started == 2 and process.pid not in (None, first)
+        assert not psutil.pid_exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+        assert metrics.registry.get_sample_value("wirewatch_nlp_process_starts_total") == 2
+        assert metrics.registry.get_sample_value("wirewatch_nlp_process_replacements_total") == 1
+        assert f"over WIREWATCH_NLP_MAX_RSS_MB={limit}" in caplog.text
+        ok = await (await process.submit(raws()))
+        assert [r.event["id"] for r in ok.results] == [i for i, _, _ in TEXTS]
+        assert (process.rss_mb or 0) < limit
+        assert f"(limit {limit} MB)" in process.describe()
+    finally:
+        await process.close()
