@@ -42,7 +42,7 @@ from mode.types.signals import BaseSignalT
 from topics import catalog
 from topics.records import Article, DeadLetter, SourcePosition
 
-from .balance import LeastLoaded
+from .balance import DEDUP_CHARS, LeastLoaded
 from .continuity import Continuity, Step
 from .dedup import DedupState
 from .delivery import SendGuard, guard_commits
@@ -359,6 +359,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     # then sets the pace (nothing needs one id's records in order: each is
     # enriched alone). See balance.py.
     spread = LeastLoaded(unique_spec.partitions)
+    local_unique: list[int] = []  # this worker's partitions of the unique topic, since the last rebalance
 
     @app.agent(dedup_topic, name="dedupe_articles")
     async def dedupe_articles(stream: faust.StreamT[bytes]) -> None:
@@ -388,6 +389,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                     else:  # every worker gets the same share of the NER work
                         partition = spread.pick(len(article.text))
                         await send_json(unique_spec, article.id, article.to_value(), partition)
+                    spread.charge(local_unique, DEDUP_CHARS)  # and this one does the dedup stage too
                     if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: the table may change here
                         with about(None):
                             removed = deduplicator.purge(now)
@@ -548,6 +550,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         continuity.reset()  # partitions resume at their committed offsets from here on
         keep_fetched.arm()  # Faust's next flow_control.resume() must not empty the agents' queues
         ww.rebalance_started = None
+        local_unique[:] = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == unique_spec.name)
 
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends

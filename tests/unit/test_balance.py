@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from workers.balance import PER_ARTICLE_CHARS, LeastLoaded
+from workers.balance import DEDUP_CHARS, PER_ARTICLE_CHARS, LeastLoaded
 
 
 def test_equal_articles_go_round_the_partitions_in_turn() -> None:
@@ -47,3 +47,26 @@ def test_an_empty_text_still_counts_as_an_article() -> None:
 def test_a_topic_needs_a_partition() -> None:
     with pytest.raises(ValueError, match="partitions must be >= 1"):
         LeastLoaded(0)
+
+
+def test_the_worker_that_runs_dedup_gets_less_ner_by_what_dedup_costs_it() -> None:
+    """Two workers, two partitions each; the one with partitions 0 and 1 also dedups every article."""
+    spread = LeastLoaded(4)
+    picked = [0, 0, 0, 0]
+    for _ in range(1600):
+        picked[spread.pick(1750)] += 1
+        spread.charge([0, 1], DEDUP_CHARS)
+    dedup_worker, other = picked[0] + picked[1], picked[2] + picked[3]
+    assert dedup_worker + other == 1600
+    # the dedup stage's 1,600 * 40 characters, in articles of 1,750 + 200
+    moved = 1600 * DEDUP_CHARS / (1750 + PER_ARTICLE_CHARS)
+    assert other - dedup_worker == pytest.approx(moved, abs=2)
+    assert abs(picked[0] - picked[1]) <= 1 and abs(picked[2] - picked[3]) <= 1
+
+
+def test_charging_no_partition_changes_nothing() -> None:
+    spread = LeastLoaded(2)
+    spread.charge([], DEDUP_CHARS)  # the dedup worker holds none of the unique partitions
+    assert spread.loads == [0, 0]
+    spread.charge([0, 1], 100)  # it holds them all: the same for each
+    assert [spread.pick(1000) for _ in range(4)] == [0, 1, 0, 1]
