@@ -550,7 +550,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         continuity.reset()  # partitions resume at their committed offsets from here on
         keep_fetched.arm()  # Faust's next flow_control.resume() must not empty the agents' queues
         ww.rebalance_started = None
-        local_unique[:] = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == unique_spec.name)
+        local_unique[:] = sorted(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == unique_spec.name)
 
     def on_partitions_revoked(sender: Any, /, *args: Any, signal: BaseSignalT[Any], **kwargs: Any) -> None:
         keep_fetched.disarm()  # a rebalance that ended early: the next resume clears as Faust intends
