@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     # kernel time per article. 0: glibc's defaults. README, Performance.
     nlp_heap_retain_mb: int = Field(128, ge=0)
     # MiB the NLP process may hold after a batch before the worker replaces it: spaCy
-    # keeps every new word a feed brings (~0.6 KB each, in its vocabulary and caches)
+    # keeps every new word a feed brings (~0.5 KB each, in its vocabulary and caches)
     # for the life of the process, so one that runs for weeks creeps up. A busy
     # process holds ~470 MB on wire copy (365 with its models loaded, plus the heap
     # kept for the next batch), so 576 leaves ~100 MB for new words. The replacement
