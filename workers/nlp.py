@@ -5,10 +5,11 @@ pyproject.toml); any other language gets a blank multilingual tokenizer with a
 rule-based sentencizer, so gazetteer matching still works and nothing crashes.
 Each pipeline's attribute ruler finds its matches by table lookups
 (``workers/attribute_match.py``: the same matches, a sixth of the English
-pipeline's time saved). A text longer than the pool's ``chunk_chars`` goes through its pipeline in
-pieces cut where a reader would pause (``split_for_nlp``), joined back into one
-Doc: a long article then costs time in proportion to its length, and memory
-in proportion to a piece, not to the article.
+pipeline's time saved). A text longer than the pool's ``chunk_chars`` goes
+through its pipeline in pieces cut where a reader would pause
+(``split_for_nlp``), joined back into one Doc: a long article then costs time
+in proportion to its length, and memory in proportion to a piece, not to the
+article.
 Nothing here downloads anything: a missing pipeline package is an error at
 start-up, not at run time.
 """
