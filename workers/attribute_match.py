@@ -37,10 +37,16 @@ __all__ = ["AttributeMatches", "speed_up_attribute_rulers"]
 # token attributes a fast pattern may test (those Doc.to_array reads as the Matcher does)
 _ATTRS = ("ORTH", "LOWER", "NORM", "TAG", "POS", "DEP", "IS_SPACE")
 _SYNONYMS = {"TEXT": "ORTH"}
-# outcomes remembered per combination of a token's attribute values; cleared when full
-_CACHE_LIMIT = 200_000
+# outcomes remembered per combination of a token's attribute values (~270 bytes
+# each: ~13 MB when full); cleared when full, as a feed brings new words
+_CACHE_LIMIT = 50_000
 
 Match = tuple[int, int, int, int]  # (attribute id, match id, start, end), as AttributeRuler.match returns them
+
+
+def _attribute(name: str) -> str:
+    """A pattern key as the Matcher reads it: upper case, TEXT meaning ORTH."""
+    return _SYNONYMS.get(name.upper(), name.upper())
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +83,12 @@ class AttributeMatches:
     """``AttributeRuler.match`` for one ruler, by lookups (see the module's docstring)."""
 
     ruler: AttributeRuler
-    columns: list[int | str] = field(default_factory=list)
+    columns: list[int | str] = field(default_factory=list, init=False)
     # patterns by (column, value) of an equality test on their first token; and those without any
-    _by_value: dict[tuple[int, int], list[_Pattern]] = field(default_factory=dict)
-    _always: list[_Pattern] = field(default_factory=list)
-    _rest: Matcher | None = None
-    _cache: dict[tuple[int, ...], tuple[_Pattern, ...]] = field(default_factory=dict)
+    _by_value: dict[tuple[int, int], list[_Pattern]] = field(default_factory=dict, init=False)
+    _always: list[_Pattern] = field(default_factory=list, init=False)
+    _rest: Matcher | None = field(default=None, init=False)
+    _cache: dict[tuple[int, ...], tuple[_Pattern, ...]] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         used: list[int | str] = []
@@ -94,7 +100,7 @@ class AttributeMatches:
                 if all(self._simple(spec) for spec in pattern):
                     compiled.append((attr_id, match_id, pattern))
                     for spec in pattern:
-                        used.extend(_SYNONYMS.get(name.upper(), name.upper()) for name in spec)
+                        used.extend(_attribute(name) for name in spec)
                 else:
                     rest.append((key, pattern))
         self.columns = [name for name in _ATTRS if name in used]
@@ -113,7 +119,7 @@ class AttributeMatches:
     @staticmethod
     def _simple(spec: dict[str, Any]) -> bool:
         for name, value in spec.items():
-            if _SYNONYMS.get(name.upper(), name.upper()) not in _ATTRS:
+            if _attribute(name) not in _ATTRS:
                 return False  # OP, _, or an attribute not read here
             if isinstance(value, dict):
                 if len(value) != 1:
@@ -130,7 +136,7 @@ class AttributeMatches:
     def _tests(self, spec: dict[str, Any]) -> list[_Test]:
         tests = []
         for name, value in spec.items():
-            column = self.columns.index(_SYNONYMS.get(name.upper(), name.upper()))
+            column = self.columns.index(_attribute(name))
             if isinstance(value, bool):
                 tests.append(_Test(column, "eq", int(value)))
             elif isinstance(value, str):

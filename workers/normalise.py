@@ -31,7 +31,6 @@ _HTML_HINT = re.compile(
     r"<(?:[a-zA-Z][a-zA-Z0-9]{0,15}|/[a-zA-Z][a-zA-Z0-9]{0,15}|!--)[\s>/]|&(?:[a-zA-Z]{2,8}|#[0-9]{1,7});"
 )
 _SPACES = re.compile(r"[^\S\n]+")  # whitespace except newlines
-_BLANK_LINES = re.compile(r"\n{2,}")
 # Control characters other than tab/newline become spaces; C1 controls too.
 _CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127, *range(128, 160)], " ")
 _CONTROL[13] = "\n"  # a lone CR is a line break
