@@ -14,7 +14,6 @@ __all__ = [
     "ALERTS",
     "CATALOG",
     "DEADLETTER",
-    "DEDUP",
     "DUPLICATES",
     "ENRICHED",
     "PUBLIC",
@@ -24,6 +23,7 @@ __all__ = [
     "catalog_for",
     "internal_topics",
     "topic_by_name",
+    "unique_topic",
 ]
 
 DAY_MS = 24 * 3600 * 1000
@@ -109,19 +109,7 @@ ALERTS = TopicSpec(
     description="One record per alert, keyed by the deterministic alert_id (compacted).",
     carries="enriched",
 )
-# Internal: every normalised article goes through ONE dedup partition, so a copy
-# is compared with all earlier articles whatever raw partition it came from.
-DEDUP = TopicSpec(
-    name="wirewatch.articles.normalised.v1",
-    partitions=1,
-    retention_ms=7 * DAY_MS,
-    cleanup_policy="delete",
-    public=False,
-    schema=None,
-    description="Internal: validated, normalised articles on their way to the dedup stage.",
-    carries="article",
-)
-# Internal: unique articles, spread in turn (round-robin) over the workers for NER and alerts.
+# Internal: unique articles, spread by text length over the workers for NER and alerts (workers/balance.py).
 UNIQUE = TopicSpec(
     name="wirewatch.articles.unique.v1",
     partitions=4,
@@ -133,19 +121,23 @@ UNIQUE = TopicSpec(
     carries="article",
 )
 
-CATALOG: tuple[TopicSpec, ...] = (RAW, DEADLETTER, DUPLICATES, ENRICHED, ALERTS, DEDUP, UNIQUE)
+CATALOG: tuple[TopicSpec, ...] = (RAW, DEADLETTER, DUPLICATES, ENRICHED, ALERTS, UNIQUE)
 PUBLIC: tuple[TopicSpec, ...] = tuple(spec for spec in CATALOG if spec.public)
 
 
-def internal_topics(app_id: str) -> tuple[TopicSpec, TopicSpec]:
-    """The dedup and unique topics of one application id.
+def unique_topic(app_id: str) -> TopicSpec:
+    """The unique topic of one application id.
 
     Internal topics belong to one deployment: two app ids on one cluster must not
     read each other's work in progress. The default id ("wirewatch") keeps the
-    catalog names.
+    catalog name.
     """
-    dedup, unique = (replace(spec, name=spec.name.replace("wirewatch.", f"{app_id}.", 1)) for spec in (DEDUP, UNIQUE))
-    return dedup, unique
+    return replace(UNIQUE, name=UNIQUE.name.replace("wirewatch.", f"{app_id}.", 1))
+
+
+def internal_topics(app_id: str) -> tuple[TopicSpec, ...]:
+    """The internal topics of one application id (the unique topic)."""
+    return (unique_topic(app_id),)
 
 
 def catalog_for(app_id: str) -> tuple[TopicSpec, ...]:

@@ -1,18 +1,19 @@
-"""The Faust application: three thin agents over the pipeline's stages.
+"""The Faust application: two thin agents over the pipeline's stages.
 
 ```
-news.articles.raw.v1 ──validate_articles──► wirewatch.articles.normalised.v1 (1 partition)
-        └──► news.articles.deadletter.v1
-wirewatch.articles.normalised.v1 ──dedupe_articles──► wirewatch.articles.unique.v1
+news.articles.raw.v1 ──validate_and_dedupe (one worker, every raw partition)──► wirewatch.articles.unique.v1
+        ├──► news.articles.deadletter.v1
         └──► news.articles.duplicates.v1
 wirewatch.articles.unique.v1 ──enrich_articles (NLP process)──► news.articles.enriched.v1 + news.alerts.v1
 ```
 
-Dedup runs on ONE partition so every article is compared with every earlier
-one, whichever raw partition and worker it came through; its durable state is
-one Faust table backed by a changelog topic (article id -> signature and
-content hash), from which its in-memory indexes are rebuilt. Its cost (under a
-millisecond per article) is far below the NER stage's, which scales out over the
+Dedup compares every article with every earlier one, whichever raw partition
+it came through, so ONE worker validates and dedups the whole feed: the
+partition assignor (``workers/assignment.py``) gives all the raw partitions
+to the worker that holds the dedup table. That table has one partition (its
+changelog too: article id -> signature and content hash), from which the
+in-memory indexes are rebuilt. Its cost (about a millisecond per article,
+validation included) is far below the NER stage's, which scales out over the
 partitions of the unique topic (each article goes to the partition given the
 least text so far, so every worker gets the same share of the work). spaCy
 runs in a child process (``workers/nlp_process.py``), so the event loop is
@@ -42,6 +43,7 @@ from mode.types.signals import BaseSignalT
 from topics import catalog
 from topics.records import Article, DeadLetter, SourcePosition
 
+from .assignment import assignor_for, one_partition_table
 from .balance import DEDUP_CHARS, LeastLoaded
 from .continuity import Continuity, Step
 from .dedup import DedupState
@@ -69,6 +71,7 @@ __all__ = ["WirewatchApp", "create_app"]
 log = logging.getLogger("wirewatch.app")
 
 _PURGE_EVERY_SECONDS = 3600.0
+_DEDUP_TABLE = "dedup-signatures"
 
 
 def _credentials(settings: Settings) -> Any:
@@ -155,6 +158,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     # keep Faust's per-partition fetch size (1 MiB): a broker answers a fetch whose first
     # record is larger with that record whole (fetch v3+, KIP-74).
     sizes = settings.message_sizes()
+    dedup_changelog = f"{settings.app_id}-{_DEDUP_TABLE}-changelog"
     app = faust.App(
         settings.app_id,
         broker=settings.kafka_url(),
@@ -178,6 +182,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         broker_request_timeout=settings.broker_request_timeout,
         # a topic created after the worker subscribed is read within this (aiokafka: 5 min)
         consumer_metadata_max_age_ms=int(settings.topic_metadata_max_age * 1000),
+        # every raw partition at the worker that holds the dedup table (assignment.py)
+        PartitionAssignor=assignor_for(catalog.RAW.name, dedup_changelog),
     )
 
     bound_fetch_wait(app, settings.fetch_max_wait)
@@ -194,7 +200,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             internal=not spec.public,
         )
 
-    dedup_spec, unique_spec = catalog.internal_topics(settings.app_id)
+    unique_spec = catalog.unique_topic(settings.app_id)
     topics = {spec.name: topic(spec) for spec in catalog.catalog_for(settings.app_id)}
     ww = WirewatchApp(
         settings=settings,
@@ -203,21 +209,22 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         pipeline=pipeline if pipeline is not None else Pipeline(settings, load_models=False),
     )
 
-    # Dedup state: one table of one partition, like its source topic (a changelog
-    # must match it), so one changelog record per unique article. The exact index
-    # (content hash -> cluster) and the LSH buckets are derived from the signatures
-    # and rebuilt in memory after each rebalance, before the first article is
-    # checked. (Deployments from before this kept a "dedup-exact" table too; its
-    # changelog topic is no longer read.)
-    signatures = app.Table("dedup-signatures", default=None, partitions=dedup_spec.partitions)
+    # Dedup state: one table of one partition (its changelog too), written from the
+    # raw topic's four by its partitioner: one changelog record per unique article.
+    # The exact index (content hash -> cluster) and the LSH buckets are derived
+    # from the signatures and rebuilt in memory after each rebalance, before the
+    # first article is checked. (Deployments from before session 14 kept a
+    # "dedup-exact" table too; its changelog topic is no longer read.)
+    signatures = app.Table(_DEDUP_TABLE, default=None, partitions=1, use_partitioner=True)
+    assert signatures.changelog_topic.get_topic_name() == dedup_changelog
+    one_partition_table(signatures)
     deduplicator = ww.pipeline.deduplicator(DedupState(signatures=signatures))
     index_stale = [True]
 
     raw_topic = topics[catalog.RAW.name]
-    dedup_topic = topics[dedup_spec.name]
     unique_topic = topics[unique_spec.name]
     metrics = ww.metrics
-    source_topics = (catalog.RAW.name, dedup_spec.name, unique_spec.name)
+    source_topics = (catalog.RAW.name, unique_spec.name)
     metrics.watch_consumer(lambda: faust_consumer_offsets(app, source_topics))
 
     def encode(spec: catalog.TopicSpec, key: str | bytes | None, value: dict[str, Any]) -> tuple[bytes | None, bytes]:
@@ -278,7 +285,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         stopping.append(asyncio.get_running_loop().create_task(app.crash(reason)))
 
     # the topics of the agents that ack as their stream moves on (workers/delivery.py)
-    guarded = {dedup_spec.name, unique_spec.name, catalog.DUPLICATES.name, catalog.DEADLETTER.name}
+    guarded = {unique_spec.name, catalog.DUPLICATES.name, catalog.DEADLETTER.name}
     send_guard = SendGuard(guarded, refused)
     app.sensors.add(send_guard)
 
@@ -335,8 +342,36 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
             )
         return True
 
-    @app.agent(raw_topic, name="validate_articles")
-    async def validate_articles(stream: faust.StreamT[bytes]) -> None:
+    last_purge = [time.time()]
+    # Unique articles are spread over the unique topic by text length, not by key
+    # hash: a hash splits a few hundred articles unevenly, and the busiest worker
+    # then sets the pace (nothing needs one id's records in order: each is
+    # enriched alone). See balance.py.
+    spread = LeastLoaded(unique_spec.partitions)
+    local_unique: list[int] = []  # this worker's partitions of the unique topic, since the last rebalance
+
+    def dedupe(article: Article, now: float) -> tuple[catalog.TopicSpec, str, dict[str, Any], int | None]:
+        """Where ``article`` goes: the duplicates topic, or a partition of the unique topic."""
+        if index_stale[0]:  # the table is recovered by now: streams resume after recovery
+            with about(None):
+                started = time.monotonic()
+                indexed = deduplicator.rebuild_index(now)
+                index_stale[0] = False
+                took = time.monotonic() - started
+                log.info("dedup index rebuilt (exact + LSH): %d signatures in %.2f s", indexed, took)
+        with metrics.stage("dedup"):
+            duplicate = Pipeline.dedup(deduplicator, article, now)
+        outcome: tuple[catalog.TopicSpec, str, dict[str, Any], int | None]
+        if duplicate is not None:
+            outcome = catalog.DUPLICATES, duplicate.id, duplicate.to_value(), None
+        else:  # every worker gets the same share of the NER work
+            outcome = unique_spec, article.id, article.to_value(), spread.pick(len(article.text))
+        spread.charge(local_unique, DEDUP_CHARS)  # and this one does the first stage for every article
+        return outcome
+
+    @app.agent(raw_topic, name="validate_and_dedupe")
+    async def validate_and_dedupe(stream: faust.StreamT[bytes]) -> None:
+        """Each raw article: a dead letter, a duplicate, or a unique article for the enrich stage."""
         async for event in stream.events():
             raw = event.value if isinstance(event.value, bytes) else b""
             metrics.message_in(catalog.RAW.name)
@@ -348,48 +383,10 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
                         outcome = ww.pipeline.validate(raw, where(event))
                     if isinstance(outcome, DeadLetter):  # bad input; over the limits included
                         await send_json(catalog.DEADLETTER, event.key, outcome.to_value())
-                    else:
-                        await send_json(dedup_spec, outcome.id, outcome.to_value())
-                except Exception as exc:
-                    await internal_error(raw, event.key, where(event), exc)
-
-    last_purge = [time.time()]
-    # Unique articles are spread over the unique topic by text length, not by key
-    # hash: a hash splits a few hundred articles unevenly, and the busiest worker
-    # then sets the pace (nothing needs one id's records in order: each is
-    # enriched alone). See balance.py.
-    spread = LeastLoaded(unique_spec.partitions)
-    local_unique: list[int] = []  # this worker's partitions of the unique topic, since the last rebalance
-
-    @app.agent(dedup_topic, name="dedupe_articles")
-    async def dedupe_articles(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            raw = event.value if isinstance(event.value, bytes) else b""
-            metrics.message_in(dedup_spec.name)
-            if not watch(event):
-                continue  # received already: acked as the stream moves on
-            with about(event.key):
-                try:
-                    article = Article.from_value(orjson.loads(raw))
+                        continue
                     now = time.time()
-                    if index_stale[0]:  # the table is recovered by now: streams resume after recovery
-                        with about(None):
-                            started = time.monotonic()
-                            indexed = deduplicator.rebuild_index(now)
-                            index_stale[0] = False
-                            log.info(
-                                "dedup index rebuilt (exact + LSH): %d signatures in %.2f s",
-                                indexed,
-                                time.monotonic() - started,
-                            )
-                    with metrics.stage("dedup"):
-                        duplicate = Pipeline.dedup(deduplicator, article, now)
-                    if duplicate is not None:
-                        await send_json(catalog.DUPLICATES, duplicate.id, duplicate.to_value())
-                    else:  # every worker gets the same share of the NER work
-                        partition = spread.pick(len(article.text))
-                        await send_json(unique_spec, article.id, article.to_value(), partition)
-                    spread.charge(local_unique, DEDUP_CHARS)  # and this one does the dedup stage too
+                    spec, key, value, partition = dedupe(outcome, now)
+                    await send_json(spec, key, value, partition)
                     if now - last_purge[0] > _PURGE_EVERY_SECONDS:  # inside the stream: the table may change here
                         with about(None):
                             removed = deduplicator.purge(now)
@@ -412,7 +409,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         sent: list[tuple[faust.EventT[bytes], bytes, list[Delivery]]] = []
         for index, result in enumerate(results):  # one result per event, in order
             article_id = result.event["id"]
-            # dedupe_articles keys each unique record by its article id
+            # validate_and_dedupe keys each unique record by its article id
             event, raw = by_key.get(article_id.encode("utf-8")) or pairs[min(index, len(pairs) - 1)]
             with about(article_id):
                 outputs = [(catalog.ENRICHED, article_id, result.event)]
@@ -568,8 +565,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     app.on_partitions_revoked.connect(on_partitions_revoked)
 
     ww.agents = {
-        "validate": validate_articles,
-        "dedupe": dedupe_articles,
+        "validate_and_dedupe": validate_and_dedupe,
         "enrich": enrich_articles,
     }
     if settings.web_enabled:

@@ -427,8 +427,8 @@ async def committed_offsets(bootstrap: str, group: str, topics: Iterable[str]) -
 async def trace_articles(bootstrap: str, app_id: str, ids: Iterable[str], limit: int = 8) -> str:
     """Where ``ids`` went through the app's topics, for a failure message (lost articles).
 
-    For each article: its records (partition@offset) on the raw, normalised and
-    unique topics, and the group's committed offset of each partition they are
+    For each article: its records (partition@offset) on the raw and unique
+    topics, and the group's committed offset of each partition they are
     on, so a record that was passed by a commit without being processed shows.
     """
     wanted = set(list(ids)[:limit])

@@ -108,7 +108,10 @@ def test_a_restarted_worker_still_knows_the_original(kafka: str, logs: Path, sto
     run(commit_group_at_end(kafka, app_id))
     start = run(end_offsets(kafka))
     with WorkerProcess(kafka, app_id, logs, "first", WIREWATCH_STORE=store) as first:
-        run(produce(kafka, [(oid.encode(), orjson.dumps({"id": oid, "body": text, "language": "en"}))]))
+        # on raw partition 3: the table (one partition) is written from there; its RocksDB entry
+        # must land in the table's partition all the same, or the restart below would not find it
+        original = [(oid.encode(), orjson.dumps({"id": oid, "body": text, "language": "en"}))]
+        run(produce(kafka, original, partition_of=lambda _: 3))
         got = run(collect(kafka, start, lambda c: any(v["id"] == oid for v in c.on(catalog.ENRICHED.name)), 180))
         assert any(v["id"] == oid for v in got.on(catalog.ENRICHED.name)), first.log_tail()
     assert not first.alive()

@@ -254,8 +254,8 @@ def test_two_workers_one_killed(kafka: str, logs: Path) -> None:
 
 
 def _holds_dedup(worker: WorkerProcess) -> bool:
-    """Whether the worker's last assignment (as aiokafka logs it) includes the dedup topic."""
+    """Whether the worker's last assignment (as aiokafka logs it) includes the raw topic, which
+    goes whole to the worker that holds the dedup table (workers/assignment.py)."""
     text = worker.log_path.read_text("utf-8", "replace") if worker.log_path.exists() else ""
     last = text.rfind("Setting newly assigned partitions")
-    dedup_topic = catalog.internal_topics(worker.env["WIREWATCH_APP_ID"])[0].name
-    return last >= 0 and f"'{dedup_topic}'" in text[last : text.find("\n", last)]
+    return last >= 0 and f"'{catalog.RAW.name}'" in text[last : text.find("\n", last)]

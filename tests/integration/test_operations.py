@@ -171,7 +171,7 @@ def test_ready_metrics_logs_and_status_of_a_running_worker(kafka: str, logs: Pat
         assert metrics.get("wirewatch_enrich_batch_size_sum") == 1
         assert metrics.get("wirewatch_models_loaded") == 1 and metrics.get("wirewatch_ready") == 1
         lags = {(d["topic"], d["partition"]): v for d, v in metrics.series("wirewatch_consumer_lag")}
-        assert len(lags) == 9 and set(lags.values()) == {0}, lags  # 4 raw + 1 normalised + 4 unique partitions
+        assert len(lags) == 8 and set(lags.values()) == {0}, lags  # 4 raw + 4 unique partitions
 
         # --- wirewatch status reads the same figures --------------------------------------
         status = subprocess.run(
@@ -185,7 +185,7 @@ def test_ready_metrics_logs_and_status_of_a_running_worker(kafka: str, logs: Pat
         assert figures["ready"]["ready"] is True and figures["models_loaded"] is True
         assert figures["dead_letters"] == {"invalid_json": 1.0}
         assert figures["messages_in"][catalog.RAW.name] == 3
-        assert len(figures["lag"]) == 9
+        assert len(figures["lag"]) == 8
         assert worker.alive(), worker.log_tail()
 
     # --- JSON logs: the dead letter's record names its article ---------------------------------

@@ -101,7 +101,7 @@ def test_records_fetched_during_the_seek_are_delivered(kafka: str, logs: Path) -
     tag = f"window-{uuid.uuid4().hex[:6]}"
     app_id = new_app_id("window")
     run(commit_group_at_end(kafka, app_id))  # creates the app's internal topics, group at their end
-    unique_topic = catalog.internal_topics(app_id)[1].name
+    unique_topic = catalog.unique_topic(app_id).name
     waiting = unique_records(tag, WAITING, seed=3)
     later = unique_records(f"{tag}-later", LATER, seed=4)
     ids = [k.decode() for k, _ in waiting + later]
@@ -128,7 +128,7 @@ def fetched_twice(
     tag = f"{name}-{uuid.uuid4().hex[:6]}"
     app_id = new_app_id(name)
     run(commit_group_at_end(kafka, app_id))
-    unique_topic = catalog.internal_topics(app_id)[1].name
+    unique_topic = catalog.unique_topic(app_id).name
     waiting = unique_records(tag, WAITING, seed=seed)
     later = unique_records(f"{tag}-later", LATER, seed=seed + 1)
     ids = [k.decode() for k, _ in waiting + later]
@@ -225,7 +225,7 @@ def test_partitions_never_committed_are_read_again_after_a_dropped_fetch(kafka: 
     tag = f"uncommitted-{uuid.uuid4().hex[:6]}"
     app_id = new_app_id("uncommitted")
     run(commit_group_at_end(kafka, app_id))  # the app's fresh unique topic: committed at 0
-    unique_topic = catalog.internal_topics(app_id)[1].name
+    unique_topic = catalog.unique_topic(app_id).name
     waiting = unique_records(tag, WAITING, seed=7)
     later = unique_records(f"{tag}-later", LATER, seed=8)
     ids = [k.decode() for k, _ in waiting + later]

@@ -222,7 +222,7 @@ def test_an_event_the_broker_refuses_as_too_large_becomes_a_dead_letter(
     long = [f"{tag}-long-{i}" for i in range(2)]
     bodies = {i: wire_text(1_500, seed=n) for n, i in enumerate(short)}
     bodies |= {i: wire_text(40_000, seed=10 + n) for n, i in enumerate(long)}
-    unique_topic = catalog.internal_topics(app_id)[1].name
+    unique_topic = catalog.unique_topic(app_id).name
 
     def dead_codes(got: Collected) -> dict[str, str]:
         out = {}
@@ -257,16 +257,16 @@ def test_an_event_the_broker_refuses_as_too_large_becomes_a_dead_letter(
 def test_a_record_the_broker_refuses_on_an_internal_topic_is_not_committed(
     own_broker: LocalKafkaConfig, logs: Path
 ) -> None:
-    """The validate agent acks as its stream moves on. Its normalised topic exists with a smaller
+    """The first stage acks as its stream moves on. Its unique topic exists with a smaller
     max.message.bytes than the catalog's: the broker refuses the large article's record after
     the send. Before, Faust only logged it and committed past the article: lost. Now the worker
     commits nothing more and stops with an error, so a restart reads the article again."""
     bootstrap = f"127.0.0.1:{own_broker.port}"
     app_id = new_app_id("guard")
-    normalised = catalog.internal_topics(app_id)[0]
+    unique = catalog.unique_topic(app_id)
     limit = 16_384
 
-    run(create_with_limit(bootstrap, normalised, limit))
+    run(create_with_limit(bootstrap, unique, limit))
     tag = f"guard-{uuid.uuid4().hex[:6]}"
     sizes = [1_500, 1_500, 40_000, 1_500]  # the third is refused; all on raw partition 0, offsets 0-3
     records = [

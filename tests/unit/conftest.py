@@ -24,7 +24,6 @@ def app_for_test_context(settings: Settings, pipeline: Pipeline) -> WirewatchApp
     """An app for ``agent.test_context()``: memory store, models ready, one AsyncMock per topic's send."""
     ww = create_app(settings, pipeline=pipeline)
     ww.app.finalize()
-    ww.app.conf.store = "memory://"
     ww.app.flow_control.resume()
     ww.models_ready.set()
     for topic in ww.topics.values():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from workers.app import WirewatchApp
 from workers.pipeline import Pipeline
 
 APP_ID = "wirewatch-unit"
-DEDUP_TOPIC, UNIQUE_TOPIC = catalog.internal_topics(APP_ID)  # this app's internal topics
+UNIQUE_TOPIC = catalog.unique_topic(APP_ID)  # this app's internal topic
 
 
 @pytest.fixture
@@ -32,36 +33,41 @@ def done() -> asyncio.Future[None]:
     return future
 
 
+def raw(article: Article) -> bytes:
+    """The raw record a scraper would send for ``article``."""
+    return orjson.dumps({"id": article.id, "body": article.text, "language": article.language})
+
+
 def sent(ww: WirewatchApp, spec: catalog.TopicSpec) -> list[tuple[Any, dict[str, Any]]]:
     mock = ww.topics[spec.name].send
     return [(c.kwargs["key"], orjson.loads(c.kwargs["value"])) for c in mock.call_args_list]  # type: ignore[attr-defined]
 
 
-async def test_validate_agent_routes_bad_input_to_dead_letters_and_good_to_dedup(
+async def test_first_stage_routes_bad_input_to_dead_letters_and_good_articles_to_the_unique_topic(
     ww: WirewatchApp, seed_text: str
 ) -> None:
-    async with ww.agents["validate"].test_context() as agent:
+    async with ww.agents["validate_and_dedupe"].test_context() as agent:
         await agent.put(b'{"id": "broken", "body": "cut', key=b"k1")
         await agent.put(orjson.dumps({"id": "seed", "body": seed_text}), key=b"seed")
     dead = sent(ww, catalog.DEADLETTER)
     assert [(k, v["code"]) for k, v in dead] == [(b"k1", "invalid_json")]
-    forwarded = sent(ww, DEDUP_TOPIC)
+    forwarded = sent(ww, UNIQUE_TOPIC)
     assert [k for k, _ in forwarded] == [b"seed"]
     assert forwarded[0][1]["body_repeated"] is True and forwarded[0][1]["language"] == "fr"
 
 
-async def test_dedupe_agent_forwards_the_first_and_reports_the_copy(ww: WirewatchApp, seed_text: str) -> None:
+async def test_first_stage_forwards_the_first_and_reports_the_copy(ww: WirewatchApp, seed_text: str) -> None:
     first = Article(id="a", text=seed_text[:1800], language="fr")
     copy = Article(id="b", text=seed_text[:1800] + "\n\n(Avec AFP)", language="fr")
-    async with ww.agents["dedupe"].test_context() as agent:
-        await agent.put(orjson.dumps(first.to_value()), key=b"a")
-        await agent.put(orjson.dumps(copy.to_value()), key=b"b")
+    async with ww.agents["validate_and_dedupe"].test_context() as agent:
+        await agent.put(raw(first), key=b"a")
+        await agent.put(raw(copy), key=b"b")
     assert [k for k, _ in sent(ww, UNIQUE_TOPIC)] == [b"a"]
     dups = sent(ww, catalog.DUPLICATES)
     assert [(v["id"], v["duplicate_of"], v["method"]) for _, v in dups] == [("b", "a", "exact")]
 
 
-async def test_dedupe_agent_sends_each_unique_article_to_the_partition_with_least_text(ww: WirewatchApp) -> None:
+async def test_first_stage_sends_each_unique_article_to_the_partition_with_least_text(ww: WirewatchApp) -> None:
     """A long article fills one partition; the next short ones go to the others (workers/balance.py)."""
     words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
 
@@ -72,9 +78,9 @@ async def test_dedupe_agent_sends_each_unique_article_to_the_partition_with_leas
     partitions = UNIQUE_TOPIC.partitions
     long_one = Article(id="long", text=text(2000, 0), language="en")
     short = [Article(id=f"s{i}", text=text(50, i + 1), language="en") for i in range(partitions)]
-    async with ww.agents["dedupe"].test_context() as agent:
+    async with ww.agents["validate_and_dedupe"].test_context() as agent:
         for article in (long_one, *short):
-            await agent.put(orjson.dumps(article.to_value()), key=article.id.encode())
+            await agent.put(raw(article), key=article.id.encode())
     calls = ww.topics[UNIQUE_TOPIC.name].send.call_args_list  # type: ignore[attr-defined]
     chosen = [(c.kwargs["key"], c.kwargs["partition"]) for c in calls]
     # the short ones fill the other partitions first, then come back to the lightest (not to "long"'s)
@@ -106,14 +112,14 @@ async def test_a_bug_in_a_stage_becomes_an_internal_error_dead_letter(
         raise RuntimeError("simulated bug")
 
     monkeypatch.setattr(Pipeline, "dedup", staticmethod(boom))
-    article = Article(id="a", text="Some text about the border.", language="en")
-    raw = orjson.dumps(article.to_value())
-    async with ww.agents["dedupe"].test_context() as agent:
-        await agent.put(raw, key=b"a")
-        await agent.put(raw, key=b"a")  # the agent is still there for the next record
+    record = raw(Article(id="a", text="Some text about the border.", language="en"))
+    async with ww.agents["validate_and_dedupe"].test_context() as agent:
+        await agent.put(record, key=b"a")
+        await agent.put(record, key=b"a")  # the agent is still there for the next record
     dead = sent(ww, catalog.DEADLETTER)
     assert [(k, v["code"]) for k, v in dead] == [(b"a", "internal_error")] * 2
     assert "simulated bug" in dead[0][1]["message"]
+    assert base64.b64decode(dead[0][1]["raw_b64"]) == record  # the bytes as the scraper sent them
     assert sent(ww, UNIQUE_TOPIC) == []
 
 
@@ -184,14 +190,17 @@ async def test_enrich_acks_an_article_only_once_its_event_is_sent(
     assert held.keys == [b"seed", b"seed-2"]
 
 
-async def test_validate_agent_skips_a_copy_of_a_record_it_received(ww: WirewatchApp, seed_text: str) -> None:
-    """The same partition and offset again (Faust's seek after a rebalance re-sends it): processed once."""
-    async with ww.agents["validate"].test_context() as agent:
+async def test_first_stage_skips_a_copy_of_a_record_it_received(ww: WirewatchApp, seed_text: str) -> None:
+    """The same partition and offset again (Faust's seek after a rebalance re-sends it): processed once,
+    so not reported as a duplicate of itself."""
+    other = "Troops advanced on the northern town on Tuesday, officials said, after a week of shelling."
+    async with ww.agents["validate_and_dedupe"].test_context() as agent:
         await agent.put(orjson.dumps({"id": "seed", "body": seed_text}), key=b"seed")
         agent.sent_offset = 0  # the next put is offset 0 again: a copy
         await agent.put(orjson.dumps({"id": "seed", "body": seed_text}), key=b"seed")
-        await agent.put(orjson.dumps({"id": "next", "body": seed_text[:900]}), key=b"next")
-    assert [k for k, _ in sent(ww, DEDUP_TOPIC)] == [b"seed", b"next"]
+        await agent.put(orjson.dumps({"id": "next", "body": other}), key=b"next")
+    assert [k for k, _ in sent(ww, UNIQUE_TOPIC)] == [b"seed", b"next"]
+    assert sent(ww, catalog.DUPLICATES) == []
     labels = {"topic": catalog.RAW.name}
     assert ww.metrics.registry.get_sample_value("wirewatch_redelivered_records_total", labels) == 1
 

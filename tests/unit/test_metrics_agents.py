@@ -15,7 +15,7 @@ from workers.settings import Settings
 from workers.web import readiness
 
 APP_ID = "wirewatch-unit-metrics"
-DEDUP_TOPIC, UNIQUE_TOPIC = catalog.internal_topics(APP_ID)  # this app's internal topics
+UNIQUE_TOPIC = catalog.unique_topic(APP_ID)  # this app's internal topic
 
 
 @pytest.fixture
@@ -30,21 +30,22 @@ def sample(ww: WirewatchApp, name: str, **labels: str) -> float | None:
 async def test_validate_counts_records_in_dead_letters_by_code_and_times_the_stage(
     ww: WirewatchApp, seed_text: str
 ) -> None:
-    async with ww.agents["validate"].test_context() as agent:
+    async with ww.agents["validate_and_dedupe"].test_context() as agent:
         await agent.put(b'{"id": "broken", "body": "cut', key=b"k1")
         await agent.put(orjson.dumps({"id": "seed", "body": seed_text}), key=b"seed")
     assert sample(ww, "wirewatch_messages_in_total", topic=catalog.RAW.name) == 2
     assert sample(ww, "wirewatch_dead_letters_total", code="invalid_json") == 1
-    assert sample(ww, "wirewatch_messages_out_total", topic=DEDUP_TOPIC.name) == 1
+    assert sample(ww, "wirewatch_messages_out_total", topic=UNIQUE_TOPIC.name) == 1
     assert sample(ww, "wirewatch_stage_seconds_count", stage="validate") == 2
+    assert sample(ww, "wirewatch_stage_seconds_count", stage="dedup") == 1  # the dead letter skips dedup
 
 
 async def test_dedupe_counts_duplicates_by_method(ww: WirewatchApp, seed_text: str) -> None:
     first = Article(id="a", text=seed_text[:1800], language="fr")
     copy = Article(id="b", text=seed_text[:1800], language="fr")
-    async with ww.agents["dedupe"].test_context() as agent:
-        await agent.put(orjson.dumps(first.to_value()), key=b"a")
-        await agent.put(orjson.dumps(copy.to_value()), key=b"b")
+    async with ww.agents["validate_and_dedupe"].test_context() as agent:
+        for article in (first, copy):
+            await agent.put(orjson.dumps({"id": article.id, "body": article.text}), key=article.id.encode())
     assert sample(ww, "wirewatch_duplicates_total", method="exact") == 1
     assert sample(ww, "wirewatch_messages_out_total", topic=UNIQUE_TOPIC.name) == 1
     assert sample(ww, "wirewatch_stage_seconds_count", stage="dedup") == 2

@@ -61,7 +61,6 @@ def test_catalog_config_carries_each_topics_limit() -> None:
     assert configs[catalog.ENRICHED.name]["max.message.bytes"] == str(sizes.enriched)
     assert configs[catalog.ALERTS.name]["max.message.bytes"] == str(sizes.enriched)
     assert configs[catalog.DEADLETTER.name]["max.message.bytes"] == str(sizes.deadletter)
-    assert configs["wirewatch-x.articles.normalised.v1"]["max.message.bytes"] == str(sizes.article)
     assert configs["wirewatch-x.articles.unique.v1"]["max.message.bytes"] == str(sizes.article)
     assert "max.message.bytes" not in configs[catalog.DUPLICATES.name]  # a few hundred bytes: broker default
     assert "max.message.bytes" not in catalog.RAW.config()  # no sizes, no limit (as before)
@@ -161,14 +160,14 @@ async def test_an_article_too_large_for_the_internal_topic_becomes_a_dead_letter
     huge = orjson.dumps({"id": "nfc", "body": "\U0001d160" * 25_000, "language": "en"})
     small = orjson.dumps({"id": "fine", "body": "Troops crossed the border.", "language": "en"})
     assert len(huge) <= limit
-    async with ww.agents["validate"].test_context() as agent:
+    async with ww.agents["validate_and_dedupe"].test_context() as agent:
         await agent.put(huge, key=b"nfc")
         await agent.put(small, key=b"fine")  # the agent goes on
     dead = sent(ww, catalog.DEADLETTER.name)
     assert [(k, v["code"]) for k, v in dead] == [(b"nfc", "output_too_large")]
-    assert "wirewatch-sizes.articles.normalised.v1" in dead[0][1]["message"]
+    assert "wirewatch-sizes.articles.unique.v1" in dead[0][1]["message"]
     assert base64.b64decode(dead[0][1]["raw_b64"]) == huge
-    assert [k for k, _ in sent(ww, "wirewatch-sizes.articles.normalised.v1")] == [b"fine"]
+    assert [k for k, _ in sent(ww, "wirewatch-sizes.articles.unique.v1")] == [b"fine"]
 
 
 async def test_an_enriched_event_too_large_becomes_a_dead_letter_and_the_batch_is_acked(
