@@ -3,22 +3,25 @@
 Each worker enriches the partitions of the unique topic it was assigned, so
 the busiest partition sets the pace of a burst: the worker that got the
 longer texts is still working after the others ran dry. NER costs about the
-same per character of text, so the dedup agent sends each article to the
+same per character of text, so the first stage sends each article to the
 partition that has been given the fewest characters so far (ties: the lowest
 number). Over a burst every partition then carries the same work, to within
 one article, where taking partitions in turn equals only the article counts.
 
-The worker that runs the dedup agent also does the dedup stage, for every
-article of the feed: its event loop took 0.55-0.75 ms more per article than
-its peer's (benchmark, two workers), the NER of 32-44 characters (~17 us per
-character). Its own partitions are charged 35 characters for each article it
-takes (``charge``), so over a burst it gets that much less NER work than its
-peers. Without it, that worker finished a burst of 1,600 articles 0.3-2.2 s
-(mean 1.4 s, six passes) after the other one, whose core sat idle meanwhile;
-charged 40 characters, 0.2-0.6 s before it; charged 30, 0.3-1.3 s after;
-charged 35, from 0.6 s before to 1.3 s after (mean 0.1 s after, three passes).
+The worker that holds the dedup table also validates and dedups every
+article of the feed (workers/assignment.py). Until session 16 it only did the
+dedup stage (a separate agent validated each raw partition where it was
+assigned): its event loop took 0.55-0.75 ms more per article than its peer's,
+and 35 characters (~17 us of NER each) balanced it. Since validation moved into
+the same agent, its loop takes ~1.0 ms more per article than its peer's
+(benchmark, two workers: 9.2 s against 4.4 s of loop over 4,800 articles;
+probes: 1.8-1.9 ms against 0.9 ms). Its own partitions are charged
+``DEDUP_CHARS`` characters for each article it takes (``charge``), so over a
+burst it gets that much less NER work than its peers. Charged 35, it finished
+two probe bursts of 1,600 articles 0.3 and 1.1 s after its peer; 45 moves
+~16,000 characters (~9 articles) per burst to the peer, about half that gap.
 
-The counts live in the dedup agent's memory. They restart from zero when
+The counts live in the first stage's memory. They restart from zero when
 dedup moves to another worker, which costs nothing: the choice only has to
 be even from then on, not over all time.
 """
@@ -32,8 +35,8 @@ __all__ = ["DEDUP_CHARS", "LeastLoaded"]
 # What an article costs besides its text (record handling, one Doc), in characters:
 # an estimate; it only matters for very short articles.
 PER_ARTICLE_CHARS = 200
-# What the dedup stage costs the worker that runs it, per article, in characters of NER.
-DEDUP_CHARS = 35
+# What the first stage (validation and dedup) costs the worker that runs it, per article, in characters of NER.
+DEDUP_CHARS = 45
 
 
 class LeastLoaded:

@@ -2,7 +2,8 @@
 
 ``TreeFilter`` skips parse trees before the DependencyMatcher, and token
 patterns run per sentence on demand (``DocHits.tokens_in``) instead of over the
-whole Doc. Both are checked against the plain way on the development set.
+whole Doc; ``sentence_units`` reads arrays instead of tokens. Each is checked
+against the plain way on the development set.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from pathlib import Path
 import orjson
 import pytest
 from spacy.matcher import DependencyMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from topics.records import Article
-from workers.alerts.compiled import MAX_TREE_TOKENS, CompiledLanguage, TreeFilter
+from workers.alerts.compiled import MAX_TREE_TOKENS, CompiledLanguage, TreeFilter, sentence_units
 from workers.normalise import normalise_article
 from workers.pipeline import Pipeline
 
@@ -117,3 +118,69 @@ def test_tree_filter_lets_every_tree_through_when_a_pattern_names_no_word(pipeli
     doc, sents = _tree(pipeline, "Nothing here. Nor here.")
     assert TreeFilter([named, any_verb]).patterns_in(doc, sents) == [[0, 1], [0, 1]]
     assert TreeFilter([named]).patterns_in(doc, sents) == [[], []]
+
+
+def _units_token_by_token(doc: Doc) -> list[tuple[int, int]]:
+    """``sentence_units``' definition written over Token objects (as it was until session 17)."""
+    terminal = {".", "!", "?", "\u2026", "...", ";"}
+    closing = {'"', "\u00bb", "\u201d", "'", ")", "\u2019"}
+
+    def ends_sentence(unit: Span) -> bool:
+        tokens = [t for t in unit if not t.is_space]
+        while tokens and tokens[-1].text in closing:
+            tokens.pop()
+        return bool(tokens) and tokens[-1].text in terminal
+
+    def starts_fragment(unit: Span) -> bool:
+        return unit[0].text[:1].islower() or unit[0].text in {",", ":", ")", "\u2014", "-"}
+
+    pieces = []
+    for sent in doc.sents:
+        start = sent.start
+        for token in sent:
+            if token.is_space and "\n" in token.text:
+                if token.i > start:
+                    pieces.append((start, token.i))
+                start = token.i + 1
+        if sent.end > start:
+            pieces.append((start, sent.end))
+    trimmed = []
+    for a, b in pieces:
+        while a < b and doc[a].is_space:
+            a += 1
+        while b > a and doc[b - 1].is_space:
+            b -= 1
+        if b > a:
+            trimmed.append((a, b))
+    units: list[tuple[int, int]] = []
+    for a, b in trimmed:
+        if units:
+            pa, pb = units[-1]
+            same_paragraph = not any("\n" in t.text for t in doc[pb:a])
+            if same_paragraph and (not ends_sentence(doc[pa:pb]) or starts_fragment(doc[a:b])):
+                units[-1] = (pa, b)
+                continue
+        units.append((a, b))
+    return units
+
+
+def test_sentence_units_are_those_of_the_token_by_token_definition(
+    dev_docs: list[tuple[CompiledLanguage, Doc]], pipeline: Pipeline
+) -> None:
+    made_up = [
+        ("fr", "Il a dit : « La trêve est rompue. »\n\nEnsuite   ,  rien.\n« Non » , a-t-il ajouté ; puis ...\n"),
+        ("en", '"They fired first," he said.\n  \n(Reuters) - Shelling resumed; "again" .) next\n\n\n'),
+        ("en", "\n\n  \n"),
+        ("en", "No terminal punctuation at all\nand a second line"),
+        # a sentence ending inside quotes or brackets, then one in capitals: two units
+        ("en", 'He said: "The truce is over." Then the shelling resumed. (It had stopped.) Troops moved in.'),
+        ("fr", "Il a déclaré : « La trêve est rompue. » Puis les tirs ont repris. « Nous riposterons. » Fin."),
+    ]
+    docs = [doc for _, doc in dev_docs]
+    docs += pipeline.pool.pipe([t for _, t in made_up], [lang for lang, _ in made_up])
+    compared = 0
+    for doc in docs:
+        got = [(u.start, u.end) for u in sentence_units(doc)]
+        assert got == _units_token_by_token(doc), doc.text[:200]
+        compared += len(got)
+    assert compared > 500  # the development set alone holds ~600 units

@@ -17,12 +17,12 @@ expressions, and proximity uses a sliding window, never a product of hit lists.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from spacy.attrs import LEMMA, LOWER
+from spacy.attrs import IS_SPACE, LEMMA, LOWER, ORTH
 from spacy.language import Language
 from spacy.matcher import DependencyMatcher, Matcher, PhraseMatcher
 from spacy.strings import StringStore
@@ -303,55 +303,68 @@ _TERMINAL = frozenset({".", "!", "?", "\u2026", "...", ";"})
 _CLOSING = frozenset({'"', "\u00bb", "\u201d", "'", ")", "\u2019"})
 
 
-def _ends_sentence(unit: Span) -> bool:
-    tokens = [t for t in unit if not t.is_space]
-    while tokens and tokens[-1].text in _CLOSING:
-        tokens.pop()
-    return bool(tokens) and tokens[-1].text in _TERMINAL
-
-
-def _starts_fragment(unit: Span) -> bool:
-    first = unit[0]
-    return first.text[:1].islower() or first.text in {",", ":", ")", "\u2014", "-"}
-
-
 def sentence_units(doc: Doc) -> list[Span]:
     """Written sentences: spaCy's sentences, cut at line breaks and glued back at false cuts.
 
     The small parsers cut sentences at quote marks and inside long clauses
     ("... d'avoir" / "violé" / "la trêve ..."), and sometimes run one across a
     paragraph break. A line break always ends a unit; inside a paragraph, a
-    piece that does not end with terminal punctuation, or a piece that starts
-    in lower case, belongs to its neighbour. Spans are trimmed of whitespace.
+    piece that does not end with terminal punctuation (closing quotes and
+    brackets aside), or a piece that starts in lower case, belongs to its
+    neighbour. Spans are trimmed of whitespace.
+
+    Read from one ``to_array`` and the few token texts it looks at, not a
+    ``Token`` per token: 62 us per wire article instead of 96.
     """
+    n = len(doc)
+    if not n:
+        return []
+    arr = doc.to_array([IS_SPACE, ORTH])
+    space = arr[:, 0].astype(bool).tolist()
+    orth = arr[:, 1]
+    strings = doc.vocab.strings
+
+    def text(i: int) -> str:
+        return strings[int(orth[i])]
+
+    breaks = [i for i in np.flatnonzero(arr[:, 0]).tolist() if "\n" in text(i)]  # line breaks, in order
     pieces: list[tuple[int, int]] = []
     for sent in doc.sents:
         start = sent.start
-        for token in sent:
-            if token.is_space and "\n" in token.text:
-                if token.i > start:
-                    pieces.append((start, token.i))
-                start = token.i + 1
+        for i in breaks[bisect_left(breaks, sent.start) : bisect_left(breaks, sent.end)]:
+            if i > start:
+                pieces.append((start, i))
+            start = i + 1
         if sent.end > start:
             pieces.append((start, sent.end))
-    trimmed: list[tuple[int, int]] = []
-    for a, b in pieces:
-        while a < b and doc[a].is_space:
-            a += 1
-        while b > a and doc[b - 1].is_space:
-            b -= 1
-        if b > a:
-            trimmed.append((a, b))
     units: list[tuple[int, int]] = []
-    for a, b in trimmed:
+    for a, b in pieces:
+        while a < b and space[a]:
+            a += 1
+        while b > a and space[b - 1]:
+            b -= 1
+        if b <= a:
+            continue
         if units:
             pa, pb = units[-1]
-            same_paragraph = not any("\n" in t.text for t in doc[pb:a])
-            if same_paragraph and (not _ends_sentence(doc[pa:pb]) or _starts_fragment(doc[a:b])):
+            same_paragraph = bisect_left(breaks, pb) == bisect_left(breaks, a)  # no line break in doc[pb:a]
+            if same_paragraph and (not _ends_sentence(text, space, pa, pb) or _starts_fragment(text(a))):
                 units[-1] = (pa, b)
                 continue
         units.append((a, b))
     return [doc[a:b] for a, b in units]
+
+
+def _ends_sentence(text: Callable[[int], str], space: list[bool], start: int, end: int) -> bool:
+    """Whether tokens [start, end) end with terminal punctuation, spaces and closing marks aside."""
+    i = end - 1
+    while i >= start and (space[i] or text(i) in _CLOSING):
+        i -= 1
+    return i >= start and text(i) in _TERMINAL
+
+
+def _starts_fragment(first: str) -> bool:
+    return first[:1].islower() or first in {",", ":", ")", "\u2014", "-"}
 
 
 def _entities_by_sentence(
