@@ -1,11 +1,11 @@
 """A record the broker did not take must not let its input be committed.
 
-The validate and dedupe agents ack each record as their stream moves on, and
+The first stage (validate_and_dedupe) acks each record as its stream moves on, and
 Faust's commit flushes the producer first: a record the broker then refused
 (an authorization error, a delivery timeout, a topic that takes smaller
 records than the catalog says) was only logged by Faust, the commit went on,
 and the input was lost. ``SendGuard``, a Faust sensor, records the first such
-refusal on the topics those agents write; from then on the worker commits
+refusal on the topics that stage writes; from then on the worker commits
 nothing more (``guard_commits``) and stops with an error, so the records since
 the last commit are processed again after a restart. The enrich agent checks
 its own deliveries before it acks (``workers/app.py``: ``publish``).

@@ -1,4 +1,4 @@
-"""How the dedup agent spreads unique articles over the unique topic (workers/balance.py)."""
+"""How the first stage (validation and dedup) spreads unique articles over the unique topic (workers/balance.py)."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_the_worker_that_runs_dedup_gets_less_ner_by_what_dedup_costs_it() -> No
         spread.charge([0, 1], DEDUP_CHARS)
     dedup_worker, other = picked[0] + picked[1], picked[2] + picked[3]
     assert dedup_worker + other == 1600
-    # the dedup stage's 1,600 * 40 characters, in articles of 1,750 + 200
+    # the first stage's 1,600 * DEDUP_CHARS characters, in articles of 1,750 + 200
     moved = 1600 * DEDUP_CHARS / (1750 + PER_ARTICLE_CHARS)
     assert other - dedup_worker == pytest.approx(moved, abs=2)
     assert abs(picked[0] - picked[1]) <= 1 and abs(picked[2] - picked[3]) <= 1
