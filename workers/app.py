@@ -210,7 +210,8 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
     )
 
     # Dedup state: one table of one partition (its changelog too), written from the
-    # raw topic's four by its partitioner: one changelog record per unique article.
+    # raw topic's four, always to partition 0 (assignment.one_partition_table): one
+    # changelog record per unique article.
     # The exact index (content hash -> cluster) and the LSH buckets are derived
     # from the signatures and rebuilt in memory after each rebalance, before the
     # first article is checked. (Deployments from before session 14 kept a
