@@ -49,6 +49,7 @@ bench: setup
 	$(BIN)/python benchmarks/pipeline_bench.py
 	$(BIN)/python benchmarks/nlp_process_bench.py
 	$(BIN)/python benchmarks/long_article_bench.py
+	$(BIN)/python benchmarks/produce_batch_bench.py
 
 clean:
 	-$(BIN)/wirewatch kafka stop

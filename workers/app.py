@@ -171,6 +171,7 @@ def create_app(settings: Settings, pipeline: Pipeline | None = None) -> Wirewatc
         topic_partitions=settings.topic_partitions,
         processing_guarantee=settings.processing_guarantee,
         producer_linger=settings.producer_linger,
+        producer_max_batch_size=settings.producer_max_batch_size,
         producer_max_request_size=sizes.producer_max_request_size,
         table_standby_replicas=settings.table_standby_replicas,
         autodiscover=False,

@@ -37,6 +37,7 @@ async def produce_files(settings: Settings, inputs: Sequence[Path], topic: str, 
         # As large as the raw topic accepts (topics/sizes.py): a record a little over
         # WIREWATCH_RECORD_MAX_BYTES still reaches the worker, as a dead letter record_too_large.
         max_request_size=settings.message_sizes().raw,
+        max_batch_size=settings.producer_max_batch_size,  # as the worker's producer: fewer requests
         **settings.client_kwargs(),
     )
     await producer.start()

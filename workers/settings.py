@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     # fuller produce requests cost the worker and the broker less CPU per article;
     # each hop may wait this long. README, Performance.
     producer_linger: float = Field(0.02, ge=0, le=1.0)
+    # Bytes of one partition's records the producer sends as one batch (Faust's
+    # producer_max_batch_size, 16 KiB there). A produce request carries one batch
+    # per partition, and 16 KiB holds two enriched events of ~6.4 KB: publishing a
+    # batch of 16 took several requests. Below the broker's default
+    # max.message.bytes (~1 MiB), which the duplicates topic and the dedup
+    # changelog keep. benchmarks/produce_batch_bench.py; README, Performance.
+    producer_max_batch_size: int = Field(262144, ge=1024, le=1_000_000)
     # Workers that keep a copy of the dedup table besides the one that owns it
     # (Faust's table_standby_replicas). With a copy, a worker that takes dedup over
     # starts at once; without one it first reads the table back from its

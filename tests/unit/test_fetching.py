@@ -47,6 +47,21 @@ def test_the_producer_gathers_records_for_the_configured_linger() -> None:
     assert none.app.producer._settings_default()["linger_ms"] == 0
 
 
+def test_the_producer_batches_up_to_the_configured_size() -> None:
+    """Faust's producer batches 16 KiB per partition; the worker's ``producer_max_batch_size``."""
+    default = create_app(Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-batch-a"))
+    small = create_app(
+        Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-batch-b", producer_max_batch_size=16384)
+    )
+    assert default.app.producer._settings_default()["max_batch_size"] == 262144
+    assert small.app.producer._settings_default()["max_batch_size"] == 16384
+
+
+def test_a_batch_stays_below_the_brokers_default_record_limit() -> None:
+    with pytest.raises(ValueError, match="producer_max_batch_size"):
+        Settings(producer_max_batch_size=1 << 20)
+
+
 def test_the_dedup_tables_standby_copies_follow_the_setting() -> None:
     default = create_app(Settings(store="memory://", web_enabled=False, app_id="wirewatch-unit-standby-a"))
     none = create_app(
