@@ -19,7 +19,9 @@ from topics.catalog import TopicSpec, catalog_for
 from .settings import Settings
 
 __all__ = [
+    "BATCH_HEADROOM",
     "TopicOutcome",
+    "batch_size_within",
     "create_topics",
     "provision_at_start",
     "size_note",
@@ -36,6 +38,7 @@ class TopicOutcome:
     created: bool
     partitions: int
     note: str = ""
+    max_message_bytes: int | None = None  # the topic's limit as the broker applies it (None: unknown)
 
 
 def size_note(name: str, actual: int | None, wanted: int | None, bootstrap: str) -> str:
@@ -103,7 +106,9 @@ async def create_topics(settings: Settings, specs: Sequence[TopicSpec] | None = 
             notes = [] if partitions == spec.partitions else [f"catalog says {spec.partitions} partitions"]
             bootstrap = ",".join(settings.bootstrap_list())
             notes.append(size_note(spec.name, limits.get(spec.name), spec.max_message_bytes(sizes), bootstrap))
-            outcomes.append(TopicOutcome(spec.name, spec in missing, partitions, "; ".join(n for n in notes if n)))
+            limit = spec.max_message_bytes(sizes) if spec in missing else limits.get(spec.name)
+            note = "; ".join(n for n in notes if n)
+            outcomes.append(TopicOutcome(spec.name, spec in missing, partitions, note, limit))
         return outcomes
     finally:
         await admin.close()
@@ -135,6 +140,32 @@ def provision_at_start(settings: Settings, timeout: float = 15.0) -> list[TopicO
         if outcome.note:
             log.warning("topic %s: %s", outcome.name, outcome.note)
     return outcomes
+
+
+# Bytes of a record batch besides its records' own (its header is 61): kept free under a topic's limit.
+BATCH_HEADROOM = 1024
+
+
+def batch_size_within(batch_size: int, outcomes: Sequence[TopicOutcome]) -> tuple[int, str]:
+    """The producer batch size no topic refuses: ``batch_size``, or less than the smallest topic limit.
+
+    The broker checks a whole batch against its topic's max.message.bytes and refuses
+    it whole: a batch larger than the limit would take the small records in it down
+    with the large one. Kept under every limit, a batch of several records always
+    fits, and a record over the limit goes alone in a batch of its own (the worker
+    then dead-letters that one only). Returns the size and why it was lowered ("").
+    """
+    known = [(o.max_message_bytes, o.name) for o in outcomes if o.max_message_bytes]
+    if not known:
+        return batch_size, ""
+    smallest, name = min(known)
+    if batch_size + BATCH_HEADROOM <= smallest:
+        return batch_size, ""
+    lowered = max(1024, smallest - BATCH_HEADROOM)
+    return lowered, (
+        f"producer batches lowered from {batch_size} to {lowered} bytes: topic {name} accepts at most "
+        f"{smallest} bytes a batch (WIREWATCH_PRODUCER_MAX_BATCH_SIZE)"
+    )
 
 
 async def topic_partitions(bootstrap: list[str], topics: Sequence[str], **client: object) -> list[TopicPartition]:

@@ -136,7 +136,14 @@ def worker(
         from .admin import provision_at_start
 
         logging.config.dictConfig(logging_config(settings.log_level, settings.log_json))
-        provision_at_start(settings)
+        outcomes = provision_at_start(settings)
+        if outcomes:
+            from .admin import batch_size_within
+
+            batch, why = batch_size_within(settings.producer_max_batch_size, outcomes)
+            if why:
+                logging.getLogger("wirewatch.admin").warning("%s", why)
+                settings = settings.model_copy(update={"producer_max_batch_size": batch})
     ww = create_app(settings)
     faust.Worker(
         ww.app,

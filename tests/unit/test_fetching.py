@@ -69,3 +69,16 @@ def test_the_dedup_tables_standby_copies_follow_the_setting() -> None:
     )
     assert default.app.conf.table_standby_replicas == 1
     assert none.app.conf.table_standby_replicas == 0
+
+
+def test_batches_stay_under_the_smallest_topic_limit_the_broker_reports() -> None:
+    """A batch over a topic's max.message.bytes is refused whole, small records in it too."""
+    from workers.admin import BATCH_HEADROOM, TopicOutcome, batch_size_within
+
+    roomy = [TopicOutcome("a", False, 4, max_message_bytes=6_356_992), TopicOutcome("b", True, 4)]
+    assert batch_size_within(262144, roomy) == (262144, "")
+    tight = [*roomy, TopicOutcome("news.articles.enriched.v1", False, 4, max_message_bytes=16_384)]
+    size, why = batch_size_within(262144, tight)
+    assert size == 16_384 - BATCH_HEADROOM
+    assert "news.articles.enriched.v1" in why and "16384" in why
+    assert batch_size_within(262144, []) == (262144, "")  # limits unknown: the setting as given
